@@ -1,0 +1,62 @@
+//! The one validated `Answers` type. The answers file, `--preset`, `--set`, flags and the
+//! interview all produce a [`PartialAnswers`]; [`PartialAnswers::validate`] is the only way
+//! to obtain [`Answers`].
+
+mod model;
+
+pub use model::{Direction, Fanout, Freshness, Strategy, UseCase, Upstream};
+
+use serde::Serialize;
+
+/// Complete, validated answers. Serializes to the normalized answers file
+/// (the schema in README.md); `rtgen new` records it as `rtgen.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Answers {
+    /// Project name for `rtgen new`; `advise` ignores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub traffic: Traffic,
+    pub scale: Scale,
+    pub constraints: Constraints,
+    pub generate: GenerateOverrides,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Traffic {
+    pub direction: Direction,
+    pub use_case: UseCase,
+    /// Always `Instant` for bidirectional traffic.
+    pub freshness: Freshness,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Scale {
+    /// Instances that hold client connections, 1..=10000.
+    pub servers: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Constraints {
+    pub websockets_blocked: bool,
+    pub legacy_clients: bool,
+    pub mvp: bool,
+    pub mobile: bool,
+}
+
+/// `[generate]`: optional overrides of the advice; `None` is written as `"auto"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GenerateOverrides {
+    #[serde(serialize_with = "auto_or")]
+    pub strategy: Option<Strategy>,
+    #[serde(serialize_with = "auto_or")]
+    pub fanout: Option<Fanout>,
+}
+
+fn auto_or<T: Serialize, S: serde::Serializer>(value: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => v.serialize(s),
+        None => s.serialize_str("auto"),
+    }
+}
