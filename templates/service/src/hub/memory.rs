@@ -1,0 +1,419 @@
+//! The in-process hub: assigns ids, keeps bounded per-channel history and fans each
+//! published message out to the local subscribers' bounded queues.
+//!
+//! One mutex guards everything. It is never held across an `.await`, and the work
+//! under it is a few pointer copies per subscriber, so publishing to thousands of
+//! subscribers stays in the tens of microseconds. Assigning the id and queueing the
+//! message under the same lock is what makes every subscriber see ids in order, which
+//! lets one cursor resume several channels.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+
+use crate::channel::ChannelName;
+use crate::id::Id;
+use crate::message::{Encoder, Envelope, Message};
+
+/// Bounds on what the hub keeps in memory.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Messages kept per channel for resume.
+    pub history_len: usize,
+    /// Encoded bytes kept across all channels; the oldest messages go first.
+    pub history_bytes: usize,
+    /// Channels alive at once; idle ones are evicted to make room.
+    pub max_channels: usize,
+    /// Messages queued per connection before it counts as a slow consumer.
+    pub queue_len: usize,
+    /// A channel without subscribers or publishes for this long is forgotten.
+    pub channel_idle: Duration,
+}
+
+/// Why the hub refused a request.
+#[derive(Debug)]
+pub enum HubError {
+    /// Every channel slot holds a channel with live subscribers.
+    TooManyChannels(usize),
+}
+
+impl fmt::Display for HubError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooManyChannels(max) => write!(
+                f,
+                "the server already holds {max} active channels; retry later or raise MAX_CHANNELS"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for HubError {}
+
+/// What a subscriber gets before live messages.
+#[derive(Debug)]
+pub enum Replay {
+    /// Every message after the cursor still in history, oldest first (empty when live only).
+    Messages(Vec<Arc<Message>>),
+    /// The cursor cannot be served without a gap (too old, from an earlier run, or
+    /// unknown): the client must reload its state. Live delivery continues after
+    /// `cursor`, the newest id at the time of the reset.
+    Reset { cursor: Id },
+}
+
+/// The answer to a poll.
+#[derive(Debug)]
+pub struct Batch {
+    pub messages: Vec<Arc<Message>>,
+    /// Where the next poll continues from.
+    pub cursor: Id,
+    pub reset: bool,
+}
+
+pub struct Hub {
+    state: Mutex<State>,
+    limits: Limits,
+    encode: Encoder,
+}
+
+struct State {
+    /// Ids of this run are greater than this.
+    run_start: Id,
+    last_id: Id,
+    /// The newest id that may have lived in a channel evicted since start-up; a channel
+    /// created now cannot vouch for anything at or before it.
+    evicted_through: Id,
+    channels: HashMap<ChannelName, Channel>,
+    /// The oldest message of each non-empty channel, to trim the globally oldest first
+    /// when the byte budget is exceeded.
+    oldest: BTreeMap<Id, ChannelName>,
+    history_bytes: usize,
+    subscribers: HashMap<u64, SubscriberEntry>,
+    next_subscriber: u64,
+}
+
+struct Channel {
+    history: VecDeque<Arc<Message>>,
+    /// The newest id trimmed from this channel's history; cursors before it get a reset.
+    floor: Id,
+    last_id: Id,
+    subscribers: Vec<u64>,
+    last_active: Instant,
+}
+
+struct SubscriberEntry {
+    queue: mpsc::Sender<Arc<Message>>,
+    channels: Vec<ChannelName>,
+}
+
+impl Hub {
+    pub fn new(limits: Limits, encode: Encoder) -> Self {
+        let run_start = Id::run_start();
+        Self {
+            state: Mutex::new(State {
+                run_start,
+                last_id: run_start,
+                evicted_through: run_start,
+                channels: HashMap::new(),
+                oldest: BTreeMap::new(),
+                history_bytes: 0,
+                subscribers: HashMap::new(),
+                next_subscriber: 0,
+            }),
+            limits,
+            encode,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent even if a holder panicked: every update is
+        // completed before the guard is released or cannot fail halfway.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stores `data` on `channel` and queues it for every subscriber.
+    pub async fn publish(&self, channel: ChannelName, data: &RawValue) -> Result<Id, HubError> {
+        let mut state = self.state();
+        let state = &mut *state;
+        state.make_room_for(&channel, &self.limits)?;
+        let id = Id(state.last_id.0 + 1);
+        state.last_id = id;
+        let wire = (self.encode)(&Envelope {
+            channel: channel.as_str(),
+            id,
+            data,
+        });
+        let message = Arc::new(Message {
+            id,
+            channel: channel.clone(),
+            wire,
+        });
+
+        let entry = state.channels.entry(channel.clone()).or_insert_with(|| Channel::new(state.evicted_through));
+        entry.last_id = id;
+        entry.last_active = Instant::now();
+        let mut too_slow = Vec::new();
+        for subscriber in &entry.subscribers {
+            let queue = &state.subscribers[subscriber].queue;
+            if queue.try_send(Arc::clone(&message)).is_err() {
+                too_slow.push(*subscriber);
+            }
+        }
+        if entry.history.is_empty() {
+            state.oldest.insert(id, channel.clone());
+        }
+        state.history_bytes += message.wire.len();
+        entry.history.push_back(message);
+        if entry.history.len() > self.limits.history_len {
+            state.trim_oldest_of(&channel);
+        }
+        while state.history_bytes > self.limits.history_bytes {
+            let Some((_, oldest)) = state.oldest.first_key_value() else { break };
+            let oldest = oldest.clone();
+            state.trim_oldest_of(&oldest);
+        }
+        for subscriber in too_slow {
+            // Closing the queue (rather than skipping the message) keeps the stream
+            // gap-free: the client reconnects and resumes from history.
+            state.remove_subscriber(subscriber);
+        }
+        Ok(id)
+    }
+
+    /// A new connection's queue, not yet subscribed to anything.
+    pub fn subscriber(self: &Arc<Self>) -> Subscriber {
+        let (queue, receiver) = mpsc::channel(self.limits.queue_len);
+        let mut state = self.state();
+        let id = state.next_subscriber;
+        state.next_subscriber += 1;
+        state.subscribers.insert(
+            id,
+            SubscriberEntry {
+                queue,
+                channels: Vec::new(),
+            },
+        );
+        Subscriber {
+            id,
+            hub: Arc::clone(self),
+            receiver,
+        }
+    }
+
+    /// Messages after `cursor` on `channels`, without waiting. With no cursor: none,
+    /// and the cursor of the newest message so far.
+    pub async fn read(&self, channels: &[ChannelName], cursor: Option<Id>) -> Result<Batch, HubError> {
+        let mut state = self.state();
+        let Some(cursor) = cursor else {
+            return Ok(Batch::empty(state.last_id));
+        };
+        match state.replay(channels, cursor) {
+            Replay::Reset { cursor } => Ok(Batch {
+                messages: Vec::new(),
+                cursor,
+                reset: true,
+            }),
+            Replay::Messages(messages) => Ok(Batch {
+                cursor: messages.last().map_or(cursor, |m| m.id),
+                messages,
+                reset: false,
+            }),
+        }
+    }
+
+    /// Forgets channels nobody has used for `channel_idle`.
+    pub fn evict_idle(&self) {
+        let mut state = self.state();
+        let now = Instant::now();
+        let idle: Vec<ChannelName> = state
+            .channels
+            .iter()
+            .filter(|(_, c)| c.subscribers.is_empty() && now - c.last_active >= self.limits.channel_idle)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in idle {
+            state.evict(&name);
+        }
+    }
+}
+
+impl State {
+    /// Ensures `channel` exists or can be created within `max_channels`.
+    fn make_room_for(&mut self, channel: &ChannelName, limits: &Limits) -> Result<(), HubError> {
+        if self.channels.contains_key(channel) || self.channels.len() < limits.max_channels {
+            return Ok(());
+        }
+        let least_recent = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.subscribers.is_empty())
+            .min_by_key(|(_, c)| c.last_active)
+            .map(|(name, _)| name.clone());
+        match least_recent {
+            Some(name) => {
+                self.evict(&name);
+                Ok(())
+            }
+            None => Err(HubError::TooManyChannels(limits.max_channels)),
+        }
+    }
+
+    fn evict(&mut self, name: &ChannelName) {
+        if let Some(channel) = self.channels.remove(name) {
+            self.evicted_through = self.evicted_through.max(channel.last_id);
+            if let Some(first) = channel.history.front() {
+                self.oldest.remove(&first.id);
+            }
+            self.history_bytes -= channel.history.iter().map(|m| m.wire.len()).sum::<usize>();
+        }
+    }
+
+    fn trim_oldest_of(&mut self, name: &ChannelName) {
+        let Some(channel) = self.channels.get_mut(name) else { return };
+        let Some(trimmed) = channel.history.pop_front() else { return };
+        channel.floor = trimmed.id;
+        self.history_bytes -= trimmed.wire.len();
+        self.oldest.remove(&trimmed.id);
+        if let Some(next) = channel.history.front() {
+            self.oldest.insert(next.id, name.clone());
+        }
+    }
+
+    /// History after `cursor` across `channels`, merged in id order, or a reset when
+    /// some message after `cursor` is no longer held.
+    fn replay(&mut self, channels: &[ChannelName], cursor: Id) -> Replay {
+        let reset = Replay::Reset {
+            cursor: self.last_id,
+        };
+        if cursor < self.run_start || cursor > self.last_id {
+            return reset;
+        }
+        let mut messages = Vec::new();
+        for name in channels {
+            let Some(channel) = self.channels.get_mut(name) else {
+                if cursor < self.evicted_through {
+                    return reset;
+                }
+                continue;
+            };
+            if cursor < channel.floor {
+                return reset;
+            }
+            channel.last_active = Instant::now();
+            if channel.last_id <= cursor {
+                continue;
+            }
+            let start = channel.history.partition_point(|m| m.id <= cursor);
+            messages.extend(channel.history.range(start..).cloned());
+        }
+        if channels.len() > 1 {
+            messages.sort_unstable_by_key(|m| m.id);
+        }
+        Replay::Messages(messages)
+    }
+
+    fn remove_subscriber(&mut self, subscriber: u64) {
+        let Some(entry) = self.subscribers.remove(&subscriber) else { return };
+        for name in entry.channels {
+            self.detach(&name, subscriber);
+        }
+    }
+
+    fn detach(&mut self, name: &ChannelName, subscriber: u64) {
+        if let Some(channel) = self.channels.get_mut(name) {
+            channel.subscribers.retain(|s| *s != subscriber);
+            channel.last_active = Instant::now();
+        }
+    }
+}
+
+impl Channel {
+    fn new(floor: Id) -> Self {
+        Self {
+            history: VecDeque::new(),
+            floor,
+            last_id: floor,
+            subscribers: Vec::new(),
+            last_active: Instant::now(),
+        }
+    }
+}
+
+impl Batch {
+    fn empty(cursor: Id) -> Self {
+        Self {
+            messages: Vec::new(),
+            cursor,
+            reset: false,
+        }
+    }
+}
+
+/// One connection's subscriptions and its bounded queue. Dropping it unsubscribes.
+pub struct Subscriber {
+    id: u64,
+    hub: Arc<Hub>,
+    receiver: mpsc::Receiver<Arc<Message>>,
+}
+
+impl Subscriber {
+    /// Subscribes to `channels` and returns what the client missed since `since`
+    /// (nothing when `None`). History is read and the subscription registered under
+    /// one lock, so no message falls between the replay and the live stream.
+    pub async fn subscribe(&mut self, channels: &[ChannelName], since: Option<Id>) -> Result<Replay, HubError> {
+        let mut state = self.hub.state();
+        let state = &mut *state;
+        if !state.subscribers.contains_key(&self.id) {
+            // The hub already closed this queue because the client fell behind; the
+            // transport notices on its next receive and disconnects.
+            return Ok(Replay::Reset {
+                cursor: state.last_id,
+            });
+        }
+        for name in channels {
+            state.make_room_for(name, &self.hub.limits)?;
+            let channel = state
+                .channels
+                .entry(name.clone())
+                .or_insert_with(|| Channel::new(state.evicted_through));
+            if !channel.subscribers.contains(&self.id) {
+                channel.subscribers.push(self.id);
+            }
+            channel.last_active = Instant::now();
+            if let Some(entry) = state.subscribers.get_mut(&self.id)
+                && !entry.channels.contains(name)
+            {
+                entry.channels.push(name.clone());
+            }
+        }
+        Ok(match since {
+            Some(cursor) => state.replay(channels, cursor),
+            None => Replay::Messages(Vec::new()),
+        })
+    }
+
+    pub async fn unsubscribe(&mut self, channel: &ChannelName) {
+        let mut state = self.hub.state();
+        if let Some(entry) = state.subscribers.get_mut(&self.id) {
+            entry.channels.retain(|c| c != channel);
+        }
+        state.detach(channel, self.id);
+    }
+
+    /// Waits for at least one message and moves up to `limit` queued ones into
+    /// `batch`, so a transport can write them with one syscall. Returns `false` once
+    /// the hub has closed the queue because this subscriber fell too far behind.
+    pub async fn recv(&mut self, batch: &mut Vec<Arc<Message>>, limit: usize) -> bool {
+        self.receiver.recv_many(batch, limit).await > 0
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.hub.state().remove_subscriber(self.id);
+    }
+}
