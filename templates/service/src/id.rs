@@ -24,7 +24,8 @@ impl Id {
 
     /// Parses a client-supplied cursor. Ids are never signed, padded or empty.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let valid = !text.is_empty() && text.len() <= 20 && text.bytes().all(|b| b.is_ascii_digit());
+        let valid =
+            !text.is_empty() && text.len() <= 20 && text.bytes().all(|b| b.is_ascii_digit());
         match text.parse() {
             Ok(value) if valid => Ok(Self(value)),
             _ => Err(format!(
@@ -49,7 +50,9 @@ impl serde::Serialize for Id {
 
 /// Keeps error messages short when a client sends a huge bogus cursor.
 fn truncate(text: &str) -> &str {
-    text.char_indices().nth(32).map_or(text, |(end, _)| &text[..end])
+    text.char_indices()
+        .nth(32)
+        .map_or(text, |(end, _)| &text[..end])
 }
 
 #[cfg(test)]
@@ -64,7 +67,15 @@ mod tests {
 
     #[test]
     fn rejects_anything_but_plain_digits() {
-        for text in ["", "-1", "+1", "1.0", "abc", " 1", "99999999999999999999999"] {
+        for text in [
+            "",
+            "-1",
+            "+1",
+            "1.0",
+            "abc",
+            " 1",
+            "99999999999999999999999",
+        ] {
             assert!(Id::parse(text).is_err(), "{text:?}");
         }
     }

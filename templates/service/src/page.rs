@@ -9,11 +9,23 @@ use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Html(include_str!("../static/index.html")) }))
-        .route("/page.js", get(|| script(include_str!("../static/page.js"))))
-        .route("/client.js", get(|| script(include_str!("../static/client.js"))))
+        .route(
+            "/",
+            get(|| async { Html(include_str!("../static/index.html")) }),
+        )
+        .route(
+            "/page.js",
+            get(|| script(include_str!("../static/page.js"))),
+        )
+        .route(
+            "/client.js",
+            get(|| script(include_str!("../static/client.js"))),
+        )
 }
 
 async fn script(source: &'static str) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], source)
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        source,
+    )
 }

@@ -36,6 +36,8 @@ pub fn id(query: &[(String, String)], key: &str) -> Result<Option<Id>, ApiError>
         .iter()
         .rev()
         .find(|(k, _)| k == key)
-        .map(|(_, value)| Id::parse(value).map_err(|e| ApiError::bad_request(format!("{key}: {e}"))))
+        .map(|(_, value)| {
+            Id::parse(value).map_err(|e| ApiError::bad_request(format!("{key}: {e}")))
+        })
         .transpose()
 }

@@ -41,8 +41,11 @@ pub async fn publish(
         status: rejection.status(),
         message: format!("{} (the limit is {MAX_BODY} bytes)", rejection.body_text()),
     })?;
-    let request: PublishRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("invalid publish request: {e}; expected {{\"channel\": \"...\", \"data\": <json>}}")))?;
+    let request: PublishRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "invalid publish request: {e}; expected {{\"channel\": \"...\", \"data\": <json>}}"
+        ))
+    })?;
     let data = compact(&request.data);
     let id = state.hub.publish(request.channel, &data).await?;
     Ok(Json(Published { id }))

@@ -52,7 +52,13 @@ async fn events(
     // comes from somewhere else (an older deployment, a proxy): answer with a reset
     // rather than an error, which EventSource would treat as fatal.
     let since = match headers.get("last-event-id") {
-        Some(value) => Some(value.to_str().ok().and_then(|v| Id::parse(v).ok()).unwrap_or(Id(0))),
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| Id::parse(v).ok())
+                .unwrap_or(Id(0)),
+        ),
         None => params::id(&query, "last_event_id")?,
     };
     let mut subscriber = state.hub.subscriber();
@@ -82,7 +88,10 @@ async fn events(
 
     let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // Stops nginx from buffering the stream.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));

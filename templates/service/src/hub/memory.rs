@@ -153,7 +153,10 @@ impl Hub {
             wire,
         });
 
-        let entry = state.channels.entry(channel.clone()).or_insert_with(|| Channel::new(state.evicted_through));
+        let entry = state
+            .channels
+            .entry(channel.clone())
+            .or_insert_with(|| Channel::new(state.evicted_through));
         entry.last_id = id;
         entry.last_active = Instant::now();
         let mut too_slow = Vec::new();
@@ -172,7 +175,9 @@ impl Hub {
             state.trim_oldest_of(&channel);
         }
         while state.history_bytes > self.limits.history_bytes {
-            let Some((_, oldest)) = state.oldest.first_key_value() else { break };
+            let Some((_, oldest)) = state.oldest.first_key_value() else {
+                break;
+            };
             let oldest = oldest.clone();
             state.trim_oldest_of(&oldest);
         }
@@ -206,7 +211,11 @@ impl Hub {
 
     /// Messages after `cursor` on `channels`, without waiting. With no cursor: none,
     /// and the cursor of the newest message so far.
-    pub async fn read(&self, channels: &[ChannelName], cursor: Option<Id>) -> Result<Batch, HubError> {
+    pub async fn read(
+        &self,
+        channels: &[ChannelName],
+        cursor: Option<Id>,
+    ) -> Result<Batch, HubError> {
         let mut state = self.state();
         let Some(cursor) = cursor else {
             return Ok(Batch::empty(state.last_id));
@@ -232,7 +241,9 @@ impl Hub {
         let idle: Vec<ChannelName> = state
             .channels
             .iter()
-            .filter(|(_, c)| c.subscribers.is_empty() && now - c.last_active >= self.limits.channel_idle)
+            .filter(|(_, c)| {
+                c.subscribers.is_empty() && now - c.last_active >= self.limits.channel_idle
+            })
             .map(|(name, _)| name.clone())
             .collect();
         for name in idle {
@@ -273,8 +284,12 @@ impl State {
     }
 
     fn trim_oldest_of(&mut self, name: &ChannelName) {
-        let Some(channel) = self.channels.get_mut(name) else { return };
-        let Some(trimmed) = channel.history.pop_front() else { return };
+        let Some(channel) = self.channels.get_mut(name) else {
+            return;
+        };
+        let Some(trimmed) = channel.history.pop_front() else {
+            return;
+        };
         channel.floor = trimmed.id;
         self.history_bytes -= trimmed.wire.len();
         self.oldest.remove(&trimmed.id);
@@ -317,7 +332,9 @@ impl State {
     }
 
     fn remove_subscriber(&mut self, subscriber: u64) {
-        let Some(entry) = self.subscribers.remove(&subscriber) else { return };
+        let Some(entry) = self.subscribers.remove(&subscriber) else {
+            return;
+        };
         for name in entry.channels {
             self.detach(&name, subscriber);
         }
@@ -364,7 +381,11 @@ impl Subscriber {
     /// Subscribes to `channels` and returns what the client missed since `since`
     /// (nothing when `None`). History is read and the subscription registered under
     /// one lock, so no message falls between the replay and the live stream.
-    pub async fn subscribe(&mut self, channels: &[ChannelName], since: Option<Id>) -> Result<Replay, HubError> {
+    pub async fn subscribe(
+        &mut self,
+        channels: &[ChannelName],
+        since: Option<Id>,
+    ) -> Result<Replay, HubError> {
         let mut state = self.hub.state();
         let state = &mut *state;
         if !state.subscribers.contains_key(&self.id) {

@@ -1,0 +1,145 @@
+//! The endpoints every strategy shares: health, the demo page and publishing.
+
+mod common;
+
+use common::Server;
+use serde_json::{Value, json};
+
+async fn post(
+    server: &Server,
+    body: impl Into<reqwest::Body>,
+    token: Option<&str>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(server.url("/publish"))
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("POST /publish");
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+#[tokio::test]
+async fn health_and_demo_page_are_served() {
+    let server = Server::start();
+    let health = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    let page = reqwest::get(server.url("/")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<script src=\"/client.js\">"));
+    assert_eq!(
+        html.matches("</script>").count(),
+        2,
+        "user text must not open or close scripts"
+    );
+
+    for script in ["/page.js", "/client.js"] {
+        let response = reqwest::get(server.url(script)).await.unwrap();
+        assert_eq!(response.status(), 200, "{script}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .contains("javascript")
+        );
+    }
+}
+
+#[tokio::test]
+async fn publish_returns_increasing_ids_across_channels() {
+    let server = Server::start();
+    let mut last = 0;
+    for channel in ["news", "user:42", "news", "room.lobby-1_x"] {
+        let id = common::id_order(&server.publish(channel, json!({"n": 1})).await);
+        assert!(id > last, "ids increase in publish order");
+        last = id;
+    }
+}
+
+#[tokio::test]
+async fn publish_rejects_bad_requests_with_json_errors() {
+    let server = Server::start();
+    let too_long = "x".repeat(129);
+    let cases = [
+        ("not json".to_owned(), 400),
+        (json!({"channel": "news"}).to_string(), 400),
+        (json!({"data": 1}).to_string(), 400),
+        (json!({"channel": "", "data": 1}).to_string(), 400),
+        (json!({"channel": "a b", "data": 1}).to_string(), 400),
+        (json!({"channel": too_long, "data": 1}).to_string(), 400),
+        (
+            json!({"channel": "news", "data": "x".repeat(70 * 1024)}).to_string(),
+            413,
+        ),
+    ];
+    for (body, expected) in cases {
+        let (status, reply) = post(&server, body.clone(), None).await;
+        assert_eq!(status, expected, "{}", &body[..body.len().min(60)]);
+        assert!(
+            reply["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "error body for {status}"
+        );
+    }
+    let (status, _) = post(
+        &server,
+        json!({"channel": "news", "data": null}).to_string(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "null is JSON too");
+}
+
+#[tokio::test]
+async fn publish_token_is_enforced_when_set() {
+    let server = Server::start_with(&[("PUBLISH_TOKEN", "s3cret")]);
+    let body = json!({"channel": "news", "data": 1}).to_string();
+    assert_eq!(post(&server, body.clone(), None).await.0, 401);
+    assert_eq!(post(&server, body.clone(), Some("wrong")).await.0, 401);
+    let (status, reply) = post(&server, body, Some("s3cret")).await;
+    assert_eq!(status, 200);
+    assert!(reply["id"].is_string());
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_refused() {
+    let server = Server::start();
+    let client = reqwest::Client::new();
+    assert_eq!(
+        client
+            .get(server.url("/nope"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        client
+            .get(server.url("/publish"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        405
+    );
+    assert_eq!(
+        client
+            .delete(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        405
+    );
+}

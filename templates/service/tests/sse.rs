@@ -1,0 +1,242 @@
+//! Server-Sent Events end to end: a real HTTP client reading `text/event-stream`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Server;
+use futures_util::StreamExt;
+use serde_json::json;
+use tokio::time::timeout;
+
+/// One parsed event.
+#[derive(Debug, Default)]
+struct Event {
+    id: Option<String>,
+    event: Option<String>,
+    data: String,
+}
+
+/// A minimal `text/event-stream` reader, per the HTML standard's parsing rules.
+struct EventStream {
+    body: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buffer: String,
+    retry: Option<u64>,
+}
+
+impl EventStream {
+    async fn open(server: &Server, query: &str, last_event_id: Option<&str>) -> Self {
+        let mut request = reqwest::Client::new().get(server.url(&format!("/events?{query}")));
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.expect("GET /events");
+        assert_eq!(response.status(), 200);
+        let headers = response.headers();
+        assert_eq!(headers["content-type"], "text/event-stream");
+        assert_eq!(headers["cache-control"], "no-cache");
+        assert_eq!(headers["x-accel-buffering"], "no");
+        Self {
+            body: response.bytes_stream().boxed(),
+            buffer: String::new(),
+            retry: None,
+        }
+    }
+
+    /// The next event, skipping comments; `None` when the server ends the stream.
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = Event::default();
+                let mut has_data = false;
+                for line in block.lines() {
+                    let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                    let value = value.strip_prefix(' ').unwrap_or(value);
+                    match field {
+                        "" => {} // comment (keep-alive)
+                        "id" => event.id = Some(value.to_owned()),
+                        "event" => event.event = Some(value.to_owned()),
+                        "retry" => self.retry = Some(value.parse().expect("retry is a number")),
+                        "data" => {
+                            if has_data {
+                                event.data.push('\n');
+                            }
+                            event.data.push_str(value);
+                            has_data = true;
+                        }
+                        other => panic!("unexpected SSE field {other:?}"),
+                    }
+                }
+                if has_data {
+                    return Some(event);
+                }
+                continue;
+            }
+            let chunk = timeout(Duration::from_secs(10), self.body.next())
+                .await
+                .expect("an event within 10 s")?
+                .expect("stream chunk");
+            self.buffer
+                .push_str(std::str::from_utf8(&chunk).expect("UTF-8 stream"));
+        }
+    }
+
+    /// The next `message` event's envelope, checked against its SSE id.
+    async fn message(&mut self) -> (String, String, serde_json::Value) {
+        let event = self
+            .next()
+            .await
+            .expect("an event, not the end of the stream");
+        assert_eq!(event.event, None, "expected a message, got {event:?}");
+        let (channel, id, data) = common::envelope(&event.data);
+        assert_eq!(
+            event.id.as_deref(),
+            Some(id.as_str()),
+            "the SSE id is the envelope id"
+        );
+        (channel, id, data)
+    }
+}
+
+#[tokio::test]
+async fn delivers_messages_of_every_subscribed_channel_in_order() {
+    let server = Server::start();
+    let mut stream = EventStream::open(&server, "channel=news&channel=user:42", None).await;
+    let a = server.publish("news", json!({"title": "one"})).await;
+    server.publish("elsewhere", json!("not for us")).await;
+    let b = server.publish("user:42", json!([1, 2])).await;
+
+    assert_eq!(
+        stream.message().await,
+        ("news".into(), a, json!({"title": "one"}))
+    );
+    assert_eq!(stream.message().await, ("user:42".into(), b, json!([1, 2])));
+    let retry = stream.retry.expect("a retry hint");
+    assert!((1000..=3000).contains(&retry), "retry {retry}");
+}
+
+#[tokio::test]
+async fn resumes_after_last_event_id_exactly_once_in_order() {
+    let server = Server::start();
+    let seen = server.publish("feed", json!(1)).await;
+    let mut missed = Vec::new();
+    for n in 2..=4 {
+        missed.push(server.publish("feed", json!(n)).await);
+        server.publish("other", json!(n)).await;
+    }
+
+    let mut stream = EventStream::open(&server, "channel=feed", Some(&seen)).await;
+    for (n, id) in (2..=4).zip(&missed) {
+        assert_eq!(
+            stream.message().await,
+            ("feed".into(), id.clone(), json!(n))
+        );
+    }
+    let live = server.publish("feed", json!(5)).await;
+    assert_eq!(
+        stream.message().await.1,
+        live,
+        "live delivery follows the replay with nothing repeated"
+    );
+
+    let mut by_query = EventStream::open(
+        &server,
+        &format!("channel=feed&last_event_id={}", missed[1]),
+        None,
+    )
+    .await;
+    assert_eq!(by_query.message().await.1, missed[2]);
+}
+
+#[tokio::test]
+async fn unknown_or_outdated_cursor_gets_an_explicit_reset() {
+    let server = Server::start_with(&[("HISTORY_LEN", "2")]);
+    let first = server.publish("feed", json!(1)).await;
+    for n in 2..=4 {
+        server.publish("feed", json!(n)).await;
+    }
+    for cursor in ["1", first.as_str(), "not-an-id"] {
+        let mut stream = EventStream::open(&server, "channel=feed", Some(cursor)).await;
+        let event = stream.next().await.expect("a reset event");
+        assert_eq!(event.event.as_deref(), Some("reset"), "cursor {cursor}");
+        let live = server.publish("feed", json!("after")).await;
+        assert_eq!(
+            stream.message().await.1,
+            live,
+            "live delivery continues after a reset"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_subscriptions_are_400() {
+    let server = Server::start();
+    let client = reqwest::Client::new();
+    for query in [
+        "",
+        "channel=",
+        "channel=a%20b",
+        "channel=ok&last_event_id=abc",
+    ] {
+        let response = client
+            .get(server.url(&format!("/events?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{query:?}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body["error"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_and_can_resume() {
+    let server = Server::start_with(&[("QUEUE_LEN", "4")]);
+    let mut stream = EventStream::open(&server, "channel=bulk", None).await;
+    // Far more than the socket buffers and the queue hold while nobody reads.
+    let payload = "x".repeat(60 * 1024);
+    let mut ids = Vec::new();
+    for _ in 0..200 {
+        ids.push(server.publish("bulk", json!(payload)).await);
+    }
+
+    let mut received = Vec::new();
+    while let Some(event) = stream.next().await {
+        received.push(event.id.expect("message id"));
+    }
+    assert!(
+        received.len() < ids.len(),
+        "the server ends the stream of a slow client"
+    );
+    assert_eq!(
+        received,
+        ids[..received.len()],
+        "what arrived before the cut is complete and in order"
+    );
+
+    let last = received.last().cloned();
+    let mut resumed = EventStream::open(&server, "channel=bulk", last.as_deref()).await;
+    for id in &ids[received.len()..] {
+        assert_eq!(
+            &resumed.message().await.1,
+            id,
+            "resume fills the gap from history"
+        );
+    }
+}
+
+#[tokio::test]
+async fn shutdown_ends_open_streams_promptly() {
+    let mut server = Server::start();
+    let mut streams = Vec::new();
+    for _ in 0..20 {
+        streams.push(EventStream::open(&server, "channel=news", None).await);
+    }
+    let (status, took) = server.terminate();
+    assert!(status.success(), "clean exit, got {status}");
+    assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
+    for stream in &mut streams {
+        assert!(stream.next().await.is_none(), "the stream ends on shutdown");
+    }
+}
