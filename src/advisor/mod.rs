@@ -37,8 +37,12 @@ pub struct Ranked {
 /// An override in `[generate]` that cannot be honoured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
+    /// The answer that cannot be honoured, e.g. `generate.strategy`.
     pub key: &'static str,
+    /// Why, phrased from the answers.
     pub message: String,
+    /// What to change.
+    pub hint: String,
 }
 
 /// Recommends a strategy for `answers`. Pure: no I/O.
