@@ -33,6 +33,18 @@ fn answers(
     }
 }
 
+/// direction, use_case, freshness, constraints, servers -> strategy, upstream, fanout
+type Row = (
+    Direction,
+    UseCase,
+    Freshness,
+    &'static [&'static str],
+    u32,
+    Strategy,
+    Upstream,
+    Fanout,
+);
+
 #[test]
 fn issue_table_of_expected_outcomes() {
     use Direction::{Bidirectional as Bi, ServerToClient as S2c};
@@ -41,108 +53,19 @@ fn issue_table_of_expected_outcomes() {
     use Strategy::{LongPolling, ShortPolling, Sse, Websocket};
     use UseCase::*;
     // Bidirectional rows leave freshness blank in the issue: validation makes it instant.
-    let rows: [(
-        Direction,
-        UseCase,
-        Freshness,
-        &[&str],
-        u32,
-        Strategy,
-        Upstream,
-        Fanout,
-    ); 11] = [
-        (
-            Bi,
-            Chat,
-            Instant,
-            &[],
-            1,
-            Websocket,
-            Upstream::Websocket,
-            Memory,
-        ),
-        (
-            Bi,
-            Game,
-            Instant,
-            &[],
-            4,
-            Websocket,
-            Upstream::Websocket,
-            Redis,
-        ),
-        (
-            Bi,
-            Collaboration,
-            Instant,
-            &["websockets_blocked"],
-            1,
-            Sse,
-            Upstream::HttpPost,
-            Memory,
-        ),
-        (
-            Bi,
-            Chat,
-            Instant,
-            &["legacy_clients"],
-            2,
-            LongPolling,
-            Upstream::HttpPost,
-            Redis,
-        ),
-        (S2c, NewsFeed, Instant, &[], 1, Sse, Upstream::None, Memory),
-        (
-            S2c,
-            Notifications,
-            Seconds,
-            &["mobile", "mvp"],
-            3,
-            Sse,
-            Upstream::None,
-            Redis,
-        ),
-        (
-            S2c,
-            StatusUpdates,
-            Instant,
-            &["legacy_clients"],
-            1,
-            LongPolling,
-            Upstream::None,
-            Memory,
-        ),
-        (
-            S2c,
-            Dashboard,
-            Minutes,
-            &[],
-            1,
-            ShortPolling,
-            Upstream::None,
-            Memory,
-        ),
-        (S2c, Dashboard, Instant, &[], 2, Sse, Upstream::None, Redis),
-        (
-            S2c,
-            Other,
-            Instant,
-            &["mvp"],
-            1,
-            LongPolling,
-            Upstream::None,
-            Memory,
-        ),
-        (
-            S2c,
-            Other,
-            Minutes,
-            &["mvp"],
-            1,
-            ShortPolling,
-            Upstream::None,
-            Memory,
-        ),
+    #[rustfmt::skip]
+    let rows: [Row; 11] = [
+        (Bi,  Chat,          Instant, &[],                     1, Websocket,    Upstream::Websocket, Memory),
+        (Bi,  Game,          Instant, &[],                     4, Websocket,    Upstream::Websocket, Redis),
+        (Bi,  Collaboration, Instant, &["websockets_blocked"], 1, Sse,          Upstream::HttpPost,  Memory),
+        (Bi,  Chat,          Instant, &["legacy_clients"],     2, LongPolling,  Upstream::HttpPost,  Redis),
+        (S2c, NewsFeed,      Instant, &[],                     1, Sse,          Upstream::None,      Memory),
+        (S2c, Notifications, Seconds, &["mobile", "mvp"],      3, Sse,          Upstream::None,      Redis),
+        (S2c, StatusUpdates, Instant, &["legacy_clients"],     1, LongPolling,  Upstream::None,      Memory),
+        (S2c, Dashboard,     Minutes, &[],                     1, ShortPolling, Upstream::None,      Memory),
+        (S2c, Dashboard,     Instant, &[],                     2, Sse,          Upstream::None,      Redis),
+        (S2c, Other,         Instant, &["mvp"],                1, LongPolling,  Upstream::None,      Memory),
+        (S2c, Other,         Minutes, &["mvp"],                1, ShortPolling, Upstream::None,      Memory),
     ];
     for (i, (direction, use_case, freshness, constraints, servers, strategy, upstream, fanout)) in
         rows.into_iter().enumerate()
@@ -309,41 +232,24 @@ fn overrides_warn_where_they_cost_something() {
     );
 }
 
+/// constraints, strategy override, fanout override, servers -> conflicting key, words in the message
+type Refusal = (
+    &'static [&'static str],
+    Option<Strategy>,
+    Option<Fanout>,
+    u32,
+    &'static str,
+    &'static str,
+);
+
 #[test]
 fn overrides_that_break_a_constraint_or_cannot_work_conflict() {
-    let cases: [(&[&str], Option<Strategy>, Option<Fanout>, u32, &str, &str); 4] = [
-        (
-            &["websockets_blocked"],
-            Some(Strategy::Websocket),
-            None,
-            1,
-            "generate.strategy",
-            "websockets_blocked",
-        ),
-        (
-            &["legacy_clients"],
-            Some(Strategy::Sse),
-            None,
-            1,
-            "generate.strategy",
-            "legacy_clients",
-        ),
-        (
-            &["legacy_clients"],
-            Some(Strategy::Websocket),
-            None,
-            1,
-            "generate.strategy",
-            "legacy_clients",
-        ),
-        (
-            &[],
-            None,
-            Some(Fanout::Memory),
-            3,
-            "generate.fanout",
-            "other 2",
-        ),
+    #[rustfmt::skip]
+    let cases: [Refusal; 4] = [
+        (&["websockets_blocked"], Some(Strategy::Websocket), None, 1, "generate.strategy", "websockets_blocked"),
+        (&["legacy_clients"], Some(Strategy::Sse), None, 1, "generate.strategy", "legacy_clients"),
+        (&["legacy_clients"], Some(Strategy::Websocket), None, 1, "generate.strategy", "legacy_clients"),
+        (&[], None, Some(Fanout::Memory), 3, "generate.fanout", "other 2"),
     ];
     for (constraints, strategy, fanout, servers, key, says) in cases {
         let mut a = answers(
