@@ -47,18 +47,20 @@ async fn poll(
 ) -> Result<Response, ApiError> {
     let channels = params::channels(&query)?;
     let cursor = params::id(&query, "cursor")?;
-    let timeout = timeout(&query)?;
-    // Without a cursor the poll starts from now: the next message is the first it returns.
-    let cursor = match cursor {
-        Some(cursor) => cursor,
-        None => state.hub.read(&channels, None).await?.cursor,
-    };
+    let timeout = timeout_param(&query)?;
 
-    // Subscribing replays the history after the cursor atomically with registering
-    // the subscription, so nothing published in between is missed.
+    // Answer from history when it holds anything newer. Without a cursor this only
+    // learns the current one, and the poll waits for the next message.
+    let batch = state.hub.read(&channels, cursor).await?;
+    if batch.reset || !batch.messages.is_empty() {
+        return Ok(reply(batch.messages, batch.cursor, batch.reset));
+    }
+
+    // Nothing new: wait on a subscription. Subscribing replays what was published
+    // since the read atomically with registering, so nothing falls in between.
     let mut subscriber = state.hub.subscriber();
-    let mut messages = match subscriber.subscribe(&channels, Some(cursor)).await? {
-        Replay::Reset { cursor } => return Ok(reply(&[], cursor, true)),
+    let mut messages = match subscriber.subscribe(&channels, Some(batch.cursor)).await? {
+        Replay::Reset { cursor } => return Ok(reply(Vec::new(), cursor, true)),
         Replay::Messages(messages) => messages,
     };
     if messages.is_empty() {
@@ -72,14 +74,11 @@ async fn poll(
             () = shutdown.wait() => {}
         }
     }
-    // Ids are in order, so the cursor of a truncated batch resumes right after it.
-    messages.truncate(MAX_MESSAGES);
-    let cursor = messages.last().map_or(cursor, |message| message.id);
-    Ok(reply(&messages, cursor, false))
+    Ok(reply(messages, batch.cursor, false))
 }
 
 /// The `timeout` parameter: whole seconds from 1 to [`MAX_TIMEOUT`].
-fn timeout(query: &[(String, String)]) -> Result<Duration, ApiError> {
+fn timeout_param(query: &[(String, String)]) -> Result<Duration, ApiError> {
     let Some((_, text)) = query.iter().rev().find(|(key, _)| key == "timeout") else {
         return Ok(Duration::from_secs(DEFAULT_TIMEOUT));
     };
@@ -92,8 +91,12 @@ fn timeout(query: &[(String, String)]) -> Result<Duration, ApiError> {
 }
 
 /// `{"messages": [...], "cursor": "<id>"}`, plus `"reset": true` when history could
-/// not cover the cursor, joined from the envelopes encoded at publish time.
-fn reply(messages: &[Arc<Message>], cursor: Id, reset: bool) -> Response {
+/// not cover the cursor, joined from the envelopes encoded at publish time. `cursor`
+/// is where the client stands before `messages`.
+fn reply(mut messages: Vec<Arc<Message>>, cursor: Id, reset: bool) -> Response {
+    // Ids are in order, so the cursor of a truncated batch resumes right after it.
+    messages.truncate(MAX_MESSAGES);
+    let cursor = messages.last().map_or(cursor, |message| message.id);
     let size = messages.iter().map(|m| m.wire.len() + 1).sum::<usize>();
     let mut body = BytesMut::with_capacity(size + 64);
     body.put_slice(b"{\"messages\":[");
