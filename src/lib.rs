@@ -2,3 +2,4 @@
 
 pub mod advisor;
 pub mod answers;
+pub mod generate;
