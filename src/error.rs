@@ -98,15 +98,21 @@ impl Error {
             Error::Interrupted => {
                 Some("nothing was written; run the command again to start over".into())
             }
+            Error::Io { action, source, .. }
+                if action.contains("answers") && source.kind() == io::ErrorKind::NotFound =>
+            {
+                Some("check the path, or create the file with `rtgen answers > rtgen.toml`".into())
+            }
             Error::Cli(_) | Error::Io { .. } | Error::Other(_) => None,
         }
     }
 
     /// Prints the error the way every rtgen failure looks: `error: ...`, its details and
-    /// cause chain, then a hint. clap renders its own errors (with usage and suggestions).
+    /// cause chain, then a hint. clap prints its own outcome itself, because only clap knows
+    /// that `--help` belongs on stdout and when its colours are wanted.
     pub fn report(&self, out: &mut dyn Write) -> io::Result<()> {
         if let Error::Cli(err) = self {
-            return write!(out, "{}", err.render().ansi());
+            return err.print();
         }
         writeln!(out, "error: {self}")?;
         for line in self.details() {

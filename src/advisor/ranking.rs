@@ -4,7 +4,6 @@
 use super::Ranked;
 use super::rules::exclusion_of;
 use crate::answers::{Answers, Direction, Freshness, Named, Strategy};
-use crate::notes;
 
 use Strategy::{LongPolling, ShortPolling, Sse, Websocket};
 
@@ -98,11 +97,7 @@ pub fn rank(answers: &Answers, recommended: Strategy, chosen: Strategy) -> Vec<R
 }
 
 fn recommended_reason(answers: &Answers, strategy: Strategy) -> String {
-    let mut reason = format!(
-        "best fit for {}: {}",
-        describe(answers),
-        notes::of(strategy).hint
-    );
+    let mut reason = format!("best fit for {}", describe(answers));
     if answers.constraints.mobile && strategy == Sse {
         reason.push_str("; easiest on batteries");
     }

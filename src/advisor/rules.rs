@@ -49,8 +49,9 @@ pub fn exclusion_of(constraints: &Constraints, strategy: Strategy) -> Option<&'s
 
 /// One strategy rule.
 pub struct Rule {
-    /// The condition, as `explain` draws it.
+    /// The condition and the outcome, as `explain` draws them.
     pub when: &'static str,
+    pub then: &'static str,
     pub applies: fn(&Answers) -> bool,
     /// Candidates, best first; the first that no hard constraint removes is chosen.
     pub prefer: fn(&Answers) -> &'static [(Strategy, Upstream)],
@@ -69,6 +70,7 @@ const PUSH_USE_CASES: [UseCase; 4] = [
 pub const RULES: &[Rule] = &[
     Rule {
         when: "bidirectional (any use case)",
+        then: "WebSockets; without WebSockets: SSE down + HTTP POST up; with legacy_clients: long polling + HTTP POST up",
         applies: |a| a.traffic.direction == Direction::Bidirectional,
         prefer: |_| {
             &[
@@ -94,6 +96,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         when: "news-feed, notifications, status-updates or stock-ticker",
+        then: "SSE (long polling with legacy_clients)",
         applies: |a| PUSH_USE_CASES.contains(&a.traffic.use_case),
         prefer: |_| &[(Sse, Upstream::None), (LongPolling, Upstream::None)],
         because: |a, chosen| {
@@ -112,6 +115,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         when: "mvp",
+        then: "long polling (short polling when freshness is minutes)",
         applies: |a| a.constraints.mvp,
         prefer: |a| match a.traffic.freshness {
             Freshness::Minutes => &[(ShortPolling, Upstream::None)],
@@ -132,6 +136,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         when: "dashboard or other",
+        then: "seconds or minutes: short polling; instant: SSE (long polling with legacy_clients)",
         applies: |a| matches!(a.traffic.use_case, UseCase::Dashboard | UseCase::Other),
         prefer: |a| match a.traffic.freshness {
             Freshness::Instant => &[(Sse, Upstream::None), (LongPolling, Upstream::None)],
