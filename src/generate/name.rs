@@ -118,14 +118,22 @@ impl fmt::Display for NameError {
                 "the project name `{name}` is a reserved device name on Windows; \
                  a directory with that name cannot be created there"
             ),
-        }?;
-        match self.suggestions.as_slice() {
-            [] => write!(f, "\nhelp: choose a name such as `live-scores`"),
-            [one] => write!(f, "\nhelp: try `{one}`"),
-            many => {
-                let quoted: Vec<String> = many.iter().map(|s| format!("`{s}`")).collect();
-                write!(f, "\nhelp: try {}", quoted.join(" or "))
-            }
+        }
+    }
+}
+
+impl NameError {
+    /// What to do instead: valid names close to the refused one.
+    pub fn hint(&self) -> String {
+        let quoted: Vec<String> = self.suggestions.iter().map(|s| format!("`{s}`")).collect();
+        match (&self.reason, quoted.as_slice()) {
+            (Reason::Path, [name, ..]) => format!(
+                "give the name alone and the directory separately, e.g. `rtgen new {} --output {}`",
+                name.trim_matches('`'),
+                self.name
+            ),
+            (_, []) => "choose a name such as `live-scores`".to_owned(),
+            (_, names) => format!("try {}", names.join(" or ")),
         }
     }
 }
@@ -440,15 +448,19 @@ mod tests {
 
     #[test]
     fn messages_say_why_and_what_to_do() {
-        let err = ProjectName::parse("2fast").unwrap_err().to_string();
-        assert!(err.contains("starts with a digit"), "{err}");
-        assert!(err.contains("help: try `fast2` or `app-2fast`"), "{err}");
+        let err = ProjectName::parse("2fast").unwrap_err();
+        assert!(err.to_string().contains("starts with a digit"), "{err}");
+        assert_eq!(err.hint(), "try `fast2` or `app-2fast`");
 
-        let err = ProjectName::parse("foo/bar").unwrap_err().to_string();
-        assert!(err.contains("--output"), "{err}");
+        let err = ProjectName::parse("foo/bar").unwrap_err();
+        assert!(err.to_string().contains("--output"), "{err}");
+        assert_eq!(
+            err.hint(),
+            "give the name alone and the directory separately, e.g. `rtgen new bar --output foo/bar`"
+        );
 
-        let err = ProjectName::parse("").unwrap_err().to_string();
-        assert!(err.contains("live-scores"), "{err}");
+        let err = ProjectName::parse("").unwrap_err();
+        assert_eq!(err.hint(), "choose a name such as `live-scores`");
 
         let err = ProjectName::parse("a b\tc").unwrap_err().to_string();
         assert!(err.contains("' ', '\\t'"), "{err}");

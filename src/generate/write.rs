@@ -42,31 +42,25 @@ impl fmt::Display for WriteError {
         match self {
             Self::NotEmpty(path) => write!(
                 f,
-                "the directory `{}` already exists and is not empty\n\
-                 help: choose another name or --output DIR, or pass --force to overwrite only \
-                 the files rtgen generates (other files are kept)",
+                "the directory `{}` already exists and is not empty",
                 path.display()
             ),
             Self::NotADirectory(path) => write!(
                 f,
-                "`{}` already exists and is not a directory\n\
-                 help: choose another name or --output DIR",
+                "`{}` already exists and is not a directory",
                 path.display()
             ),
             Self::Blocked { path, why } => write!(
                 f,
-                "cannot write `{}`: {why}\nhelp: move it out of the way, or generate into another \
-                 directory with --output DIR; nothing was written",
+                "cannot write `{}`: {why}; move it out of the way or generate into another \
+                 directory with --output DIR (nothing was written)",
                 path.display()
             ),
-            Self::Io {
-                action,
-                path,
-                source,
-            } => write!(
+            // The I/O error itself is the source, printed by whoever reports the chain.
+            Self::Io { action, path, .. } => write!(
                 f,
-                "could not {action} `{}`: {source}\nnothing was left half-written; fix the \
-                 problem and run the command again",
+                "could not {action} `{}` (nothing was left half-written; fix the cause and run \
+                 the command again)",
                 path.display()
             ),
         }
