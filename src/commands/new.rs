@@ -6,8 +6,8 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::advisor::{self, Recommendation};
-use crate::answers::{Fanout, set};
+use crate::advisor::{self, Conflict, Recommendation};
+use crate::answers::{Answers, Fanout, Strategy, set};
 use crate::cli::{AnswerSources, NewArgs};
 use crate::error::{Error, Result};
 use crate::generate::{
@@ -15,6 +15,7 @@ use crate::generate::{
     tree,
 };
 use crate::interview;
+use crate::report;
 
 pub fn run(args: NewArgs) -> Result<()> {
     let interactive = interview::terminal_available();
@@ -52,15 +53,11 @@ pub fn run(args: NewArgs) -> Result<()> {
     };
 
     let recommended = advisor::advise(&answers)?;
-    let strategy = if interactive && !args.yes {
-        interview::choose_strategy(&recommended)?
+    let (answers, rec) = if interactive && !args.yes {
+        choose(&answers, &recommended)?
     } else {
-        recommended.strategy
+        settle(&answers, recommended.strategy, &recommended)?
     };
-    // Pinned answers are what rtgen.toml records; advising from them again gives the
-    // recommendation that regenerating from rtgen.toml will give, so both match.
-    let answers = generate::pin(&answers, strategy, recommended.fanout);
-    let rec = advisor::advise(&answers)?;
 
     let plan = generate::plan(&templates, &name, &answers, &rec).map_err(broken_templates)?;
     let target = target_of(&args, &name);
@@ -77,6 +74,35 @@ pub fn run(args: NewArgs) -> Result<()> {
     }
     generate::write_project(&target, &plan, args.force).map_err(write_error)?;
     say(&next_steps(&shown, &plan, &rec))
+}
+
+/// Pinned answers are what rtgen.toml records; advising from them again gives the
+/// recommendation that regenerating from rtgen.toml will give, so the two match.
+fn settle(
+    answers: &Answers,
+    strategy: Strategy,
+    recommended: &Recommendation,
+) -> std::result::Result<(Answers, Recommendation), Conflict> {
+    let pinned = generate::pin(answers, strategy, recommended.fanout);
+    let rec = advisor::advise(&pinned)?;
+    Ok((pinned, rec))
+}
+
+/// Shows the recommendation and lets the user accept it or pick another strategy;
+/// a pick the answers rule out (say WebSockets behind a blocking proxy) is explained
+/// and asked again rather than ending the session after the whole interview.
+fn choose(answers: &Answers, recommended: &Recommendation) -> Result<(Answers, Recommendation)> {
+    eprintln!("{}", report::text::render(recommended, answers));
+    loop {
+        let strategy = interview::choose_strategy(recommended)?;
+        match settle(answers, strategy, recommended) {
+            Ok(settled) => return Ok(settled),
+            Err(conflict) => eprintln!(
+                "{strategy} cannot be used: {}\nPick another strategy.",
+                conflict.message
+            ),
+        }
+    }
 }
 
 /// `./NAME`, or `--output DIR` as given.
