@@ -155,12 +155,16 @@ fn ask_servers() -> Result<i64> {
         .default("1".to_string())
         .validate_with(|text: &String| check_servers(text).map(|_| ()))
         .interact_text()?;
-    Ok(check_servers(&text).expect("validated by the prompt"))
+    check_servers(&text).map_err(|message| Error::usage(message, None))
 }
 
 /// The prompt's check is the file's check: the same `assign` on the same key.
 fn check_servers(text: &str) -> Result<i64, String> {
     let text = text.trim();
+    if text.is_empty() {
+        // An empty string is "unanswered" to `assign`, but this prompt needs a number.
+        return Err("enter a whole number of servers, from 1 up".to_string());
+    }
     let raw = text.parse::<i64>().map_or(Raw::Str(text), Raw::Int);
     PartialAnswers::default()
         .assign(&keys::SERVERS, raw, Origin::Prompt)
@@ -170,7 +174,7 @@ fn check_servers(text: &str) -> Result<i64, String> {
         })?;
     match raw {
         Raw::Int(servers) => Ok(servers),
-        _ => unreachable!("assign accepts only integers for scale.servers"),
+        _ => Err(format!("{text:?} is not a whole number of servers")),
     }
 }
 

@@ -184,7 +184,7 @@ pub const REDIS_CONS: &[ConNote] = &[
     },
     ConNote {
         problem: "Redis becomes a dependency every server needs",
-        mitigation: "use a managed or replicated Redis (Sentinel), check it in /healthz and reconnect with backoff",
+        mitigation: "use a managed or replicated Redis (Sentinel), report it in /readyz and reconnect with backoff",
     },
 ];
 
