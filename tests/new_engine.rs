@@ -503,3 +503,35 @@ fn unused_upstream_variants_still_plan() {
     let name = ProjectName::parse("demo").unwrap();
     generate::plan(&templates(), &name, &answers, &rec).unwrap();
 }
+
+// ------------------------------------------------------- broken templates
+
+static DUPLICATE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/bad/duplicate");
+static RESERVED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/bad/reserved");
+static FILE_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/bad/file_dir");
+static ESCAPE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/bad/escape");
+static UNDEFINED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/bad/undefined");
+
+/// Each broken tree fails the whole check with a message naming the entry and the fix.
+#[test]
+fn broken_templates_are_caught_with_the_entry_and_the_reason() {
+    let cases: [(&'static Dir<'static>, &[&str]); 5] = [
+        (
+            &DUPLICATE,
+            &["\"src/hub.rs\"", "service/b.rs", "redis", "exclusive"],
+        ),
+        (&RESERVED, &["rtgen.toml", "writes", "itself"]),
+        (&FILE_DIR, &["\"docs\"", "\"docs/b.txt\""]),
+        (&ESCAPE, &["\"../demo-app.txt\"", "`..`"]),
+        (&UNDEFINED, &["service/a.txt.j2", "undefined", ":2"]),
+    ];
+    for (dir, needles) in cases {
+        let templates = Templates::load(dir).unwrap();
+        let err = generate::check_templates(&templates)
+            .unwrap_err()
+            .to_string();
+        for needle in needles {
+            assert!(err.contains(needle), "missing {needle:?} in: {err}");
+        }
+    }
+}

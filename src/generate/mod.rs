@@ -78,7 +78,7 @@ pub fn check_templates(templates: &Templates) -> Result<(), TemplateError> {
                 let (answers, rec) = sample(strategy, fanout, upstream);
                 plan(templates, &name, &answers, &rec).map_err(|e| {
                     TemplateError(format!(
-                        "strategy {strategy:?}, fanout {fanout:?}, upstream {upstream:?}: {e}"
+                        "strategy {strategy}, fanout {fanout}, upstream {upstream}: {e}"
                     ))
                 })?;
             }

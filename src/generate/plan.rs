@@ -63,7 +63,7 @@ pub fn plan(
         }
         if files.contains_key(&file.path) {
             return Err(TemplateError(format!(
-                "{}: another [[file]] already produces {:?} for strategy {:?}, fanout {:?}; \
+                "{}: another [[file]] already produces {:?} for strategy {}, fanout {}; \
                  make their `when` conditions exclusive",
                 at(entry),
                 file.path,
