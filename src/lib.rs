@@ -8,6 +8,7 @@ pub mod answers;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod generate;
 pub mod interview;
 pub mod notes;
 pub mod report;
