@@ -21,7 +21,14 @@ fn generate(strategy: &str, fanout: &str) -> PathBuf {
     let dir = workspace().join(format!("{strategy}-{fanout}"));
     let servers = if fanout == "redis" { "3" } else { "1" };
     let output = Command::new(env!("CARGO_BIN_EXE_rtgen"))
-        .args(["new", "live-demo", "--yes", "--force", "--preset", "news-feed"])
+        .args([
+            "new",
+            "live-demo",
+            "--yes",
+            "--force",
+            "--preset",
+            "news-feed",
+        ])
         .args(["--set", &format!("scale.servers={servers}")])
         .args(["--strategy", strategy, "--fanout", fanout])
         .arg("--output")
@@ -44,14 +51,24 @@ fn cargo(project: &Path, args: &[&str]) {
         .env_remove("RUSTFLAGS")
         .status()
         .expect("run cargo");
-    assert!(status.success(), "`cargo {}` failed in {}", args.join(" "), project.display());
+    assert!(
+        status.success(),
+        "`cargo {}` failed in {}",
+        args.join(" "),
+        project.display()
+    );
 }
 
 fn prove(strategy: &str, fanout: &str) {
-    let _one = ONE_CARGO_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let _one = ONE_CARGO_AT_A_TIME
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
     let project = generate(strategy, fanout);
     cargo(&project, &["fmt", "--check"]);
-    cargo(&project, &["clippy", "--all-targets", "--", "-D", "warnings"]);
+    cargo(
+        &project,
+        &["clippy", "--all-targets", "--", "-D", "warnings"],
+    );
     cargo(&project, &["test"]);
 }
 
