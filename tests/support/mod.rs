@@ -4,6 +4,11 @@
 
 #![allow(dead_code)] // Each test file uses a different part of this module.
 
+pub mod cdp;
+pub mod http;
+pub mod redis;
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, PoisonError};
