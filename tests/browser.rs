@@ -258,7 +258,7 @@ rows! {
     sse_memory: "sse" / memory,
     long_polling_memory: "long-polling" / memory,
     short_polling_memory: "short-polling" / memory,
-    // websocket_memory: "websocket" / memory,
+    websocket_memory: "websocket" / memory,
     // sse_redis: "sse" / redis,
     // websocket_redis: "websocket" / redis,
     // long_polling_redis: "long-polling" / redis,

@@ -6,6 +6,7 @@
 
 pub mod cdp;
 pub mod http;
+pub mod process;
 pub mod redis;
 pub mod server;
 
