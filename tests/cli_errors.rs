@@ -189,10 +189,10 @@ fn invalid_package_name_says_why_and_suggests() {
     let (code, stderr) = advise_with_file(&format!("name = \"2fast\"\n{COMPLETE}"), &[]);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("`name` = \"2fast\" is not a valid package name: it starts with a digit"),
+        stderr.contains("`name`: the project name `2fast` starts with a digit"),
         "{stderr}"
     );
-    assert!(stderr.contains("hint: try \"fast\""), "{stderr}");
+    assert!(stderr.contains("hint: try \"fast2\""), "{stderr}");
 }
 
 #[test]

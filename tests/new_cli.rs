@@ -171,7 +171,7 @@ fn an_invalid_name_in_the_answers_file_says_where_it_came_from() {
     let stderr = stderr_of(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("answers.toml:1:8"), "{stderr}");
-    assert!(stderr.contains("`live`"), "{stderr}");
+    assert!(stderr.contains("try \"live\""), "{stderr}");
 }
 
 #[test]

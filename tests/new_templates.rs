@@ -58,7 +58,6 @@ fn no_project_contains_files_of_another_strategy_or_fanout() {
 }
 
 #[test]
-#[ignore = "enable when templates/ has a transport for every strategy (lead's templates in progress)"]
 fn every_project_has_its_own_transport() {
     for strategy in STRATEGIES {
         for fanout in FANOUTS {

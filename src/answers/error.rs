@@ -129,11 +129,8 @@ impl fmt::Display for AnswersError {
                 Problem::OutOfRange { value, .. } => {
                     write!(f, "{origin}: `{key}` = {value} is out of range")
                 }
-                Problem::BadPackageName(bad) => write!(
-                    f,
-                    "{origin}: `{key}` = \"{}\" is not a valid package name: {}",
-                    bad.value, bad.reason
-                ),
+                // The reason names the value already.
+                Problem::BadPackageName(bad) => write!(f, "{origin}: `{key}`: {}", bad.reason),
                 Problem::SetSyntax => write!(
                     f,
                     "{origin}: expected KEY=VALUE, such as traffic.use_case=chat"

@@ -6,7 +6,6 @@ mod error;
 pub mod file;
 pub mod keys;
 mod model;
-pub mod name;
 mod partial;
 pub mod presets;
 pub mod set;

@@ -5,8 +5,8 @@
 use super::error::{AnswersError, BadName, Origin, Problem};
 use super::keys::{self, Key, Kind};
 use super::model::{Direction, Fanout, Freshness, Named, Override, Strategy, UseCase};
-use super::name::check_package_name;
 use super::suggest::closest;
+use crate::generate::ProjectName;
 
 /// A value and where it came from, so later errors can point at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,12 +159,13 @@ fn check(key: &'static Key, raw: Raw<'_>) -> Result<Checked, Problem> {
     };
     match (key.kind, raw) {
         (Kind::Text, Raw::Str(text)) => Ok(Checked::Text(text.to_string())),
-        (Kind::PackageName, Raw::Str(name)) => match check_package_name(name) {
-            Ok(()) => Ok(Checked::Text(name.to_string())),
-            Err(problem) => Err(Problem::BadPackageName(Box::new(BadName {
+        // The same rule as `rtgen new NAME`: one check for every source of a name.
+        (Kind::PackageName, Raw::Str(name)) => match ProjectName::parse(name) {
+            Ok(_) => Ok(Checked::Text(name.to_string())),
+            Err(error) => Err(Problem::BadPackageName(Box::new(BadName {
                 value: name.to_string(),
-                reason: problem.reason,
-                suggestion: problem.suggestion,
+                reason: error.to_string(),
+                suggestion: error.suggestions.into_iter().next(),
             }))),
         },
         (Kind::Choice(names), Raw::Str(value)) => {
