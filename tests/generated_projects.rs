@@ -31,4 +31,8 @@ combinations! {
     websocket_memory: "websocket" / "memory",
     long_polling_memory: "long-polling" / "memory",
     short_polling_memory: "short-polling" / "memory",
+    sse_redis: "sse" / "redis",
+    websocket_redis: "websocket" / "redis",
+    long_polling_redis: "long-polling" / "redis",
+    short_polling_redis: "short-polling" / "redis",
 }

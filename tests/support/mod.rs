@@ -62,20 +62,23 @@ pub fn generate(strategy: &str, fanout: &str) -> PathBuf {
     dir
 }
 
-/// Runs cargo in `project` with the shared target directory.
+/// Runs cargo in `project` with the shared target directory. Its output is shown only
+/// when it fails, so the outer test log stays readable.
 pub fn cargo(project: &Path, args: &[&str]) {
-    let status = Command::new(env!("CARGO"))
+    let output = Command::new(env!("CARGO"))
         .args(args)
         .current_dir(project)
         .env("CARGO_TARGET_DIR", target_dir())
         .env_remove("RUSTFLAGS")
-        .status()
+        .output()
         .expect("run cargo");
     assert!(
-        status.success(),
-        "`cargo {}` failed in {}",
+        output.status.success(),
+        "`cargo {}` failed in {}:\n{}{}",
         args.join(" "),
-        project.display()
+        project.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
     );
 }
 

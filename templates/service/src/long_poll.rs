@@ -16,6 +16,7 @@ use axum::routing::get;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::AppState;
+use crate::channel::ChannelName;
 use crate::error::ApiError;
 use crate::hub::Replay;
 use crate::id::Id;
@@ -56,25 +57,37 @@ async fn poll(
         return Ok(reply(batch.messages, batch.cursor, batch.reset));
     }
 
-    // Nothing new: wait on a subscription. Subscribing replays what was published
-    // since the read atomically with registering, so nothing falls in between.
+    // Nothing new: wait on a subscription, until a message, the timeout or shutdown
+    // (held polls are answered at once then, so the drain finishes fast).
+    let mut shutdown = state.shutdown.clone();
+    tokio::select! {
+        waited = wait_for_messages(&state, &channels, batch.cursor, timeout) => waited,
+        () = shutdown.wait() => Ok(reply(Vec::new(), batch.cursor, false)),
+    }
+}
+
+/// Holds the poll until a message newer than `cursor` arrives or `timeout` passes.
+async fn wait_for_messages(
+    state: &AppState,
+    channels: &[ChannelName],
+    cursor: Id,
+    timeout: Duration,
+) -> Result<Response, ApiError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    // Subscribing replays what was published since the read atomically with
+    // registering, so nothing falls in between.
     let mut subscriber = state.hub.subscriber();
-    let mut messages = match subscriber.subscribe(&channels, Some(batch.cursor)).await? {
+    let mut messages = match subscriber.subscribe(channels, Some(cursor)).await? {
         Replay::Reset { cursor } => return Ok(reply(Vec::new(), cursor, true)),
         Replay::Messages(messages) => messages,
     };
     if messages.is_empty() {
-        let mut shutdown = state.shutdown.clone();
-        tokio::select! {
-            // One wake-up takes everything queued by then into the same response. A
-            // closed queue leaves `messages` empty: the client simply polls again.
-            _ = subscriber.recv(&mut messages, MAX_MESSAGES) => {}
-            () = tokio::time::sleep(timeout) => {}
-            // Answer held polls at once so the shutdown drain finishes fast.
-            () = shutdown.wait() => {}
-        }
+        // One wake-up takes everything queued by then into the same response. A closed
+        // queue or the deadline leave `messages` empty: the client simply polls again.
+        let _ =
+            tokio::time::timeout_at(deadline, subscriber.recv(&mut messages, MAX_MESSAGES)).await;
     }
-    Ok(reply(messages, batch.cursor, false))
+    Ok(reply(messages, cursor, false))
 }
 
 /// The `timeout` parameter: whole seconds from 1 to [`MAX_TIMEOUT`].

@@ -1,0 +1,507 @@
+//! The Redis hub: ids and history live in Redis and are shared by every instance; each
+//! instance fans messages out to its own clients' bounded queues.
+//!
+//! Publishing runs one Lua script that assigns the next id, appends the message to the
+//! channel's capped stream and PUBLISHes it, so every instance receives messages in id
+//! order (`store.rs`). Each instance subscribes in Redis only to the channels its clients
+//! follow and comes back by itself after an outage (`link.rs`). A client that resumes
+//! is registered first, then waits for Redis to confirm the subscription, then reads
+//! history: live copies of replayed messages are dropped by id, so it neither misses nor
+//! repeats a message, whichever instance it lands on.
+
+mod link;
+mod store;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::value::RawValue;
+use tokio::sync::{Notify, mpsc, watch};
+
+use self::store::{Snapshot, Store};
+use crate::channel::ChannelName;
+use crate::id::Id;
+use crate::message::{Encoder, Envelope, Message};
+use crate::shutdown::Shutdown;
+
+/// How long a new subscriber waits for Redis to confirm its subscription.
+const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Bounds on what the hub keeps.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Messages kept per channel for resume.
+    pub history_len: usize,
+    /// Channels this instance follows at once.
+    pub max_channels: usize,
+    /// Messages queued per connection before it counts as a slow consumer.
+    pub queue_len: usize,
+    /// A channel's history expires this long after its last publish.
+    pub channel_idle: Duration,
+}
+
+/// Why the hub refused a request.
+#[derive(Debug)]
+pub enum HubError {
+    /// Every channel slot holds a channel with live subscribers.
+    TooManyChannels(usize),
+    /// Redis did not answer; nothing was published or read.
+    Unavailable(String),
+}
+
+impl fmt::Display for HubError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooManyChannels(max) => write!(
+                f,
+                "this instance already follows {max} channels; retry later or raise MAX_CHANNELS"
+            ),
+            Self::Unavailable(reason) => write!(
+                f,
+                "Redis is unavailable ({reason}); nothing was changed, retry shortly"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for HubError {}
+
+/// What a subscriber gets before live messages.
+#[derive(Debug)]
+pub enum Replay {
+    /// Every message after the cursor still in history, oldest first (empty when live only).
+    Messages(Vec<Arc<Message>>),
+    /// The cursor cannot be served without a gap (too old, from before Redis lost its
+    /// data, or unknown): the client must reload its state. Live delivery continues
+    /// after `cursor`, the newest id at the time of the reset.
+    Reset { cursor: Id },
+}
+
+/// The answer to a poll.
+#[derive(Debug)]
+pub struct Batch {
+    pub messages: Vec<Arc<Message>>,
+    /// Where the next poll continues from.
+    pub cursor: Id,
+    pub reset: bool,
+}
+
+pub struct Hub {
+    local: Mutex<Local>,
+    store: Store,
+    limits: Limits,
+    encode: Encoder,
+    /// Wakes the link when a channel needs a Redis subscription.
+    wake: Notify,
+    /// Bumped whenever Redis confirms subscriptions, so waiting subscribers re-check.
+    confirmed: watch::Sender<u64>,
+}
+
+/// This instance's clients and the channels they follow.
+struct Local {
+    channels: HashMap<ChannelName, LocalChannel>,
+    subscribers: HashMap<u64, SubscriberEntry>,
+    next_subscriber: u64,
+    /// The newest id fanned out. Redis delivers in id order, so anything at or below it
+    /// is a repeat.
+    delivered: Id,
+}
+
+struct LocalChannel {
+    subscribers: Vec<u64>,
+    /// Redis confirmed this instance's subscription on the current connection.
+    subscribed: bool,
+    /// Was subscribed when the connection was lost: its gap needs filling.
+    interrupted: bool,
+    /// Since when nobody follows it; the Redis subscription ends after a grace period.
+    idle_since: Option<Instant>,
+}
+
+struct SubscriberEntry {
+    queue: mpsc::Sender<Arc<Message>>,
+    channels: Vec<ChannelName>,
+}
+
+impl Hub {
+    /// Connects lazily to Redis at `url` (the service starts while Redis is down, and
+    /// `ready` tells when it is reachable) and starts following subscriptions there.
+    pub fn start(
+        url: &str,
+        prefix: &str,
+        limits: Limits,
+        encode: Encoder,
+        shutdown: Shutdown,
+    ) -> Result<Arc<Self>, String> {
+        let client =
+            redis::Client::open(url).map_err(|e| format!("REDIS_URL {url:?} is invalid: {e}"))?;
+        let store = Store::new(
+            client.clone(),
+            prefix,
+            limits.history_len,
+            limits.channel_idle,
+        )
+        .map_err(|e| format!("cannot use Redis at {url}: {e}"))?;
+        let hub = Arc::new(Self {
+            local: Mutex::new(Local {
+                channels: HashMap::new(),
+                subscribers: HashMap::new(),
+                next_subscriber: 0,
+                delivered: Id(0),
+            }),
+            store,
+            limits,
+            encode,
+            wake: Notify::new(),
+            confirmed: watch::Sender::new(0),
+        });
+        tokio::spawn(link::run(Arc::clone(&hub), client, shutdown));
+        Ok(hub)
+    }
+
+    fn local(&self) -> MutexGuard<'_, Local> {
+        // Every update completes before the guard is released, so the state stays
+        // consistent even if a holder panicked.
+        self.local.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stores `data` on `channel` in Redis; every instance following it delivers it.
+    pub async fn publish(&self, channel: ChannelName, data: &RawValue) -> Result<Id, HubError> {
+        self.store.publish(&channel, data).await
+    }
+
+    /// Whether Redis answers, for `GET /readyz`.
+    pub async fn ready(&self) -> Result<(), HubError> {
+        self.store.ping().await
+    }
+
+    /// A new connection's queue, not yet subscribed to anything.
+    pub fn subscriber(self: &Arc<Self>) -> Subscriber {
+        let (queue, receiver) = mpsc::channel(self.limits.queue_len);
+        let mut local = self.local();
+        let id = local.next_subscriber;
+        local.next_subscriber += 1;
+        local.subscribers.insert(
+            id,
+            SubscriberEntry {
+                queue,
+                channels: Vec::new(),
+            },
+        );
+        Subscriber {
+            id,
+            hub: Arc::clone(self),
+            receiver,
+            replayed: Vec::new(),
+        }
+    }
+
+    /// Messages after `cursor` on `channels`, from Redis history, without waiting. With
+    /// no cursor: none, and the cursor of the newest message so far. When nothing
+    /// changed, Redis answers from one small key per channel without touching history.
+    pub async fn read(
+        &self,
+        channels: &[ChannelName],
+        cursor: Option<Id>,
+    ) -> Result<Batch, HubError> {
+        let snapshot = self.store.read(channels, cursor).await?;
+        let Some(cursor) = cursor else {
+            return Ok(Batch::empty(snapshot.newest));
+        };
+        Ok(match self.replay(snapshot) {
+            Replay::Reset { cursor } => Batch {
+                messages: Vec::new(),
+                cursor,
+                reset: true,
+            },
+            Replay::Messages(messages) => Batch {
+                cursor: messages.last().map_or(cursor, |m| m.id),
+                messages,
+                reset: false,
+            },
+        })
+    }
+
+    fn replay(&self, snapshot: Snapshot) -> Replay {
+        if !snapshot.valid || !snapshot.gaps.is_empty() {
+            return Replay::Reset {
+                cursor: snapshot.newest,
+            };
+        }
+        Replay::Messages(
+            snapshot
+                .entries
+                .into_iter()
+                .filter_map(|entry| self.message(entry.channel, entry.id, &entry.data))
+                .collect(),
+        )
+    }
+
+    /// Encodes a message from Redis for this instance's transport, once.
+    fn message(&self, channel: ChannelName, id: Id, data: &str) -> Option<Arc<Message>> {
+        let Ok(data) = serde_json::from_str::<&RawValue>(data) else {
+            tracing::warn!("skipping message {id} on {channel}: its data is not JSON");
+            return None;
+        };
+        let wire = (self.encode)(&Envelope {
+            channel: channel.as_str(),
+            id,
+            data,
+        });
+        Some(Arc::new(Message { id, channel, wire }))
+    }
+
+    /// Queues `message` for every local subscriber of its channel, once.
+    fn deliver(&self, message: Arc<Message>) {
+        let mut local = self.local();
+        let local = &mut *local;
+        if message.id <= local.delivered {
+            return;
+        }
+        local.delivered = message.id;
+        let Some(channel) = local.channels.get(&message.channel) else {
+            return;
+        };
+        let mut too_slow = Vec::new();
+        for subscriber in &channel.subscribers {
+            if let Some(entry) = local.subscribers.get(subscriber)
+                && entry.queue.try_send(Arc::clone(&message)).is_err()
+            {
+                too_slow.push(*subscriber);
+            }
+        }
+        for subscriber in too_slow {
+            // Closing the queue (rather than skipping the message) keeps the stream
+            // gap-free: the client reconnects and resumes from history.
+            local.remove_subscriber(subscriber);
+        }
+    }
+
+    /// Closes the queues of everyone following `channels`: they reconnect and get a reset.
+    fn interrupt(&self, channels: &[ChannelName]) {
+        let mut local = self.local();
+        for name in channels {
+            let subscribers = local
+                .channels
+                .get(name)
+                .map(|c| c.subscribers.clone())
+                .unwrap_or_default();
+            for subscriber in subscribers {
+                local.remove_subscriber(subscriber);
+            }
+        }
+    }
+}
+
+impl Local {
+    fn remove_subscriber(&mut self, subscriber: u64) {
+        let Some(entry) = self.subscribers.remove(&subscriber) else {
+            return;
+        };
+        for name in entry.channels {
+            self.detach(&name, subscriber);
+        }
+    }
+
+    fn detach(&mut self, name: &ChannelName, subscriber: u64) {
+        if let Some(channel) = self.channels.get_mut(name) {
+            channel.subscribers.retain(|s| *s != subscriber);
+            if channel.subscribers.is_empty() {
+                channel.idle_since = Some(Instant::now());
+            }
+        }
+    }
+}
+
+impl LocalChannel {
+    fn new() -> Self {
+        Self {
+            subscribers: Vec::new(),
+            subscribed: false,
+            interrupted: false,
+            idle_since: None,
+        }
+    }
+}
+
+impl Batch {
+    fn empty(cursor: Id) -> Self {
+        Self {
+            messages: Vec::new(),
+            cursor,
+            reset: false,
+        }
+    }
+}
+
+/// One connection's subscriptions and its bounded queue. Dropping it unsubscribes.
+pub struct Subscriber {
+    id: u64,
+    hub: Arc<Hub>,
+    receiver: mpsc::Receiver<Arc<Message>>,
+    /// Per channel, the newest id its replay covered: live copies up to it are repeats.
+    replayed: Vec<(ChannelName, Id)>,
+}
+
+impl Subscriber {
+    /// Subscribes to `channels` and returns what the client missed since `since`
+    /// (nothing when `None`). The subscription is registered and confirmed by Redis
+    /// before history is read, so no message falls between the replay and the live
+    /// stream.
+    pub async fn subscribe(
+        &mut self,
+        channels: &[ChannelName],
+        since: Option<Id>,
+    ) -> Result<Replay, HubError> {
+        let result = self.try_subscribe(channels, since).await;
+        if result.is_err() {
+            let mut local = self.hub.local();
+            for name in channels {
+                if let Some(entry) = local.subscribers.get_mut(&self.id) {
+                    entry.channels.retain(|c| c != name);
+                }
+                local.detach(name, self.id);
+            }
+        }
+        result
+    }
+
+    async fn try_subscribe(
+        &mut self,
+        channels: &[ChannelName],
+        since: Option<Id>,
+    ) -> Result<Replay, HubError> {
+        self.register(channels)?;
+        self.wait_until_subscribed(channels).await?;
+        let Some(cursor) = since else {
+            return Ok(Replay::Messages(Vec::new()));
+        };
+        let snapshot = self.hub.store.read(channels, Some(cursor)).await?;
+        let newest = snapshot.newest;
+        for name in channels {
+            self.replayed.retain(|(c, _)| c != name);
+            self.replayed.push((name.clone(), newest));
+        }
+        Ok(self.hub.replay(snapshot))
+    }
+
+    fn register(&self, channels: &[ChannelName]) -> Result<(), HubError> {
+        let mut local = self.hub.local();
+        let local = &mut *local;
+        if !local.subscribers.contains_key(&self.id) {
+            // The hub already closed this queue because the client fell behind; the
+            // transport notices on its next receive and disconnects.
+            return Ok(());
+        }
+        let mut wake = false;
+        for name in channels {
+            if !local.channels.contains_key(name) {
+                if local.channels.len() >= self.hub.limits.max_channels {
+                    return Err(HubError::TooManyChannels(self.hub.limits.max_channels));
+                }
+                wake = true;
+            }
+            let channel = local
+                .channels
+                .entry(name.clone())
+                .or_insert_with(LocalChannel::new);
+            if !channel.subscribers.contains(&self.id) {
+                channel.subscribers.push(self.id);
+            }
+            channel.idle_since = None;
+            if let Some(entry) = local.subscribers.get_mut(&self.id)
+                && !entry.channels.contains(name)
+            {
+                entry.channels.push(name.clone());
+            }
+        }
+        if wake {
+            self.hub.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn wait_until_subscribed(&self, channels: &[ChannelName]) -> Result<(), HubError> {
+        let mut confirmations = self.hub.confirmed.subscribe();
+        let deadline = tokio::time::Instant::now() + SUBSCRIBE_TIMEOUT;
+        loop {
+            let pending = {
+                let local = self.hub.local();
+                channels.iter().any(|name| {
+                    local
+                        .channels
+                        .get(name)
+                        .is_some_and(|channel| !channel.subscribed)
+                })
+            };
+            if !pending {
+                return Ok(());
+            }
+            match tokio::time::timeout_at(deadline, confirmations.changed()).await {
+                Ok(Ok(())) => {}
+                _ => {
+                    return Err(HubError::Unavailable(format!(
+                        "no subscription confirmed within {SUBSCRIBE_TIMEOUT:?}"
+                    )));
+                }
+            }
+        }
+    }
+
+    pub async fn unsubscribe(&mut self, channel: &ChannelName) {
+        self.replayed.retain(|(c, _)| c != channel);
+        let mut local = self.hub.local();
+        if let Some(entry) = local.subscribers.get_mut(&self.id) {
+            entry.channels.retain(|c| c != channel);
+        }
+        local.detach(channel, self.id);
+    }
+
+    /// Waits for at least one message and moves up to `limit` queued ones into
+    /// `batch`, so a transport can write them with one syscall. Returns `false` once
+    /// the hub has closed the queue because this subscriber fell too far behind or
+    /// Redis lost messages it was owed.
+    pub async fn recv(&mut self, batch: &mut Vec<Arc<Message>>, limit: usize) -> bool {
+        loop {
+            let start = batch.len();
+            if self.receiver.recv_many(batch, limit).await == 0 {
+                return false;
+            }
+            if self.replayed.is_empty() {
+                return true;
+            }
+            for message in batch.split_off(start) {
+                if !self.is_repeat(&message) {
+                    batch.push(message);
+                }
+            }
+            if batch.len() > start {
+                return true;
+            }
+        }
+    }
+
+    /// Whether the replay already delivered `message`; forgets a channel's replay once
+    /// live delivery has moved past it.
+    fn is_repeat(&mut self, message: &Message) -> bool {
+        let Some(at) = self
+            .replayed
+            .iter()
+            .position(|(channel, _)| *channel == message.channel)
+        else {
+            return false;
+        };
+        if message.id <= self.replayed[at].1 {
+            return true;
+        }
+        self.replayed.swap_remove(at);
+        false
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.hub.local().remove_subscriber(self.id);
+    }
+}

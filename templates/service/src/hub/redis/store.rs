@@ -1,0 +1,181 @@
+//! Redis commands: the key layout, the two Lua scripts and their timeouts.
+//!
+//! Keys, all under the configured prefix: `id` (the newest id), `epoch` (the first id of
+//! the data Redis holds), and per channel `history:<channel>` (a capped stream of
+//! messages), `last:<channel>` (its newest id) and the pub/sub channel `live:<channel>`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, RedisError, Script};
+use serde_json::value::RawValue;
+
+use super::HubError;
+use crate::channel::ChannelName;
+use crate::id::Id;
+
+/// Longest any Redis command may take before the caller gets a 503.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+const PUBSUB_PREFIX: &str = "live:";
+
+pub struct Store {
+    connection: ConnectionManager,
+    prefix: String,
+    history_len: usize,
+    history_ttl_ms: u128,
+    publish: Script,
+    read: Script,
+}
+
+/// What a set of channels holds after a cursor, read atomically.
+pub struct Snapshot {
+    /// The newest id of the whole service at the time of the read.
+    pub newest: Id,
+    /// The first id of the data Redis holds; older cursors predate it.
+    pub epoch: Id,
+    /// Whether the cursor lies within what Redis knows (else everything is a gap).
+    pub valid: bool,
+    /// Channels whose history no longer reaches back to the cursor.
+    pub gaps: Vec<ChannelName>,
+    /// Every message after the cursor, in id order.
+    pub entries: Vec<Entry>,
+}
+
+pub struct Entry {
+    pub channel: ChannelName,
+    pub id: Id,
+    pub data: String,
+}
+
+impl Store {
+    pub fn new(
+        client: Client,
+        prefix: &str,
+        history_len: usize,
+        history_ttl: Duration,
+    ) -> Result<Self, RedisError> {
+        // Fail fast while Redis is down (the caller answers 503) instead of queueing
+        // requests behind long reconnect attempts; the manager keeps reconnecting.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        Ok(Self {
+            connection: ConnectionManager::new_lazy_with_config(client, config)?,
+            prefix: prefix.to_owned(),
+            history_len,
+            history_ttl_ms: history_ttl.as_millis().max(1),
+            publish: Script::new(include_str!("publish.lua")),
+            read: Script::new(include_str!("read.lua")),
+        })
+    }
+
+    /// Assigns the next id to `data`, appends it to `channel`'s history and publishes it.
+    pub async fn publish(&self, channel: &ChannelName, data: &RawValue) -> Result<Id, HubError> {
+        let mut invocation = self.publish.prepare_invoke();
+        invocation
+            .key(self.key("id"))
+            .key(self.key("epoch"))
+            .key(self.channel_key("last:", channel))
+            .key(self.channel_key("history:", channel))
+            .arg(data.get())
+            .arg(self.history_len)
+            .arg(self.history_ttl_ms.to_string())
+            .arg(self.pubsub_channel(channel));
+        let mut connection = self.connection.clone();
+        let id: String = bounded(invocation.invoke_async(&mut connection)).await?;
+        parse_id(&id)
+    }
+
+    /// Everything `channels` hold after `cursor`; without a cursor, only the newest id.
+    pub async fn read(
+        &self,
+        channels: &[ChannelName],
+        cursor: Option<Id>,
+    ) -> Result<Snapshot, HubError> {
+        let mut invocation = self.read.prepare_invoke();
+        invocation.key(self.key("id")).key(self.key("epoch"));
+        for channel in channels {
+            invocation
+                .key(self.channel_key("last:", channel))
+                .key(self.channel_key("history:", channel));
+        }
+        invocation
+            .arg(cursor.map(|id| id.to_string()).unwrap_or_default())
+            .arg(self.history_len)
+            .arg(self.history_ttl_ms.to_string());
+        let mut connection = self.connection.clone();
+        type Reply = (String, String, u8, Vec<usize>, Vec<(usize, String, String)>);
+        let (newest, epoch, valid, gaps, entries): Reply =
+            bounded(invocation.invoke_async(&mut connection)).await?;
+        let channel = |n: usize| channels.get(n.wrapping_sub(1)).cloned();
+        let mut entries = entries
+            .into_iter()
+            .filter_map(|(n, id, data)| {
+                Some(Entry {
+                    channel: channel(n)?,
+                    id: Id::parse(&id).ok()?,
+                    data,
+                })
+            })
+            .collect::<Vec<_>>();
+        if channels.len() > 1 {
+            entries.sort_unstable_by_key(|entry| entry.id);
+        }
+        Ok(Snapshot {
+            newest: parse_id(&newest)?,
+            epoch: parse_id(&epoch)?,
+            valid: valid == 1,
+            gaps: gaps.into_iter().filter_map(channel).collect(),
+            entries,
+        })
+    }
+
+    /// The newest id of the service.
+    pub async fn newest(&self) -> Result<Id, HubError> {
+        Ok(self.read(&[], None).await?.newest)
+    }
+
+    pub async fn ping(&self) -> Result<(), HubError> {
+        let mut connection = self.connection.clone();
+        bounded(redis::cmd("PING").query_async::<()>(&mut connection)).await
+    }
+
+    pub fn pubsub_channel(&self, channel: &ChannelName) -> String {
+        self.channel_key(PUBSUB_PREFIX, channel)
+    }
+
+    /// The service channel behind a pub/sub channel name, if it is one of ours.
+    pub fn channel_of(&self, pubsub_channel: &str) -> Option<ChannelName> {
+        let name = pubsub_channel
+            .strip_prefix(self.prefix.as_str())?
+            .strip_prefix(PUBSUB_PREFIX)?;
+        ChannelName::parse(name).ok()
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    fn channel_key(&self, kind: &str, channel: &ChannelName) -> String {
+        format!("{}{kind}{channel}", self.prefix)
+    }
+}
+
+/// Runs one Redis request with [`COMMAND_TIMEOUT`]; the error says what went wrong.
+pub async fn timed<T>(request: impl Future<Output = Result<T, RedisError>>) -> Result<T, String> {
+    match tokio::time::timeout(COMMAND_TIMEOUT, request).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {COMMAND_TIMEOUT:?}")),
+    }
+}
+
+async fn bounded<T>(request: impl Future<Output = Result<T, RedisError>>) -> Result<T, HubError> {
+    timed(request).await.map_err(HubError::Unavailable)
+}
+
+fn parse_id(text: &str) -> Result<Id, HubError> {
+    Id::parse(text).map_err(|e| HubError::Unavailable(format!("unexpected reply: {e}")))
+}
