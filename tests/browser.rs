@@ -259,8 +259,8 @@ rows! {
     long_polling_memory: "long-polling" / memory,
     short_polling_memory: "short-polling" / memory,
     websocket_memory: "websocket" / memory,
-    // sse_redis: "sse" / redis,
-    // websocket_redis: "websocket" / redis,
-    // long_polling_redis: "long-polling" / redis,
-    // short_polling_redis: "short-polling" / redis,
+    sse_redis: "sse" / redis,
+    websocket_redis: "websocket" / redis,
+    long_polling_redis: "long-polling" / redis,
+    short_polling_redis: "short-polling" / redis,
 }

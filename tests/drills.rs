@@ -866,18 +866,32 @@ async fn bad_input_short_polling() {
 // ---------------------------------------------------------------------------------
 // Redis outage
 
-/// A client of `strategy` that resumes by itself like the demo page does, recording
-/// the `seq` of every message it receives.
-async fn resuming_client(
-    strategy: String,
-    addr: SocketAddr,
-    seen: Arc<std::sync::Mutex<BTreeSet<u64>>>,
-) {
+/// What a resuming client received: the `seq` of every message, and the cursor of
+/// every explicit reset.
+#[derive(Default)]
+struct Seen {
+    seqs: BTreeSet<u64>,
+    resets: Vec<u128>,
+}
+
+impl Seen {
+    /// The newest id an explicit reset told the client it may have missed.
+    fn reset_through(&self) -> u128 {
+        self.resets.iter().copied().max().unwrap_or(0)
+    }
+}
+
+/// A client of `strategy` that resumes by itself like the demo page does.
+async fn resuming_client(strategy: String, addr: SocketAddr, seen: Arc<std::sync::Mutex<Seen>>) {
     let mut cursor: Option<String> = None;
     let keep = |data: &Value| {
         if let Some(seq) = data["seq"].as_u64() {
-            seen.lock().unwrap().insert(seq);
+            seen.lock().unwrap().seqs.insert(seq);
         }
+    };
+    let reset = |cursor: &Value| {
+        let cursor = cursor.as_str().and_then(|c| c.parse().ok()).unwrap();
+        seen.lock().unwrap().resets.push(cursor);
     };
     loop {
         match strategy.as_str() {
@@ -892,7 +906,9 @@ async fn resuming_client(
                 {
                     while let Ok(Some(event)) = stream.next().await {
                         cursor = event.id.clone().or(cursor);
-                        if event.event.is_none() {
+                        if event.event.as_deref() == Some("reset") {
+                            reset(&json!(event.id));
+                        } else if event.event.is_none() {
                             let envelope: Value = serde_json::from_str(&event.data).unwrap();
                             keep(&envelope["data"]);
                         }
@@ -912,7 +928,10 @@ async fn resuming_client(
                                 cursor = frame["id"].as_str().map(str::to_owned);
                                 keep(&frame["data"]);
                             }
-                            Some("reset") => cursor = frame["cursor"].as_str().map(str::to_owned),
+                            Some("reset") => {
+                                reset(&frame["cursor"]);
+                                cursor = frame["cursor"].as_str().map(str::to_owned);
+                            }
                             _ => {}
                         }
                     }
@@ -932,6 +951,9 @@ async fn resuming_client(
                     && response.status == 200
                 {
                     let reply = response.json();
+                    if reply["reset"] == true {
+                        reset(&reply["cursor"]);
+                    }
                     for message in reply["messages"].as_array().unwrap() {
                         keep(&message["data"]);
                     }
@@ -954,7 +976,7 @@ async fn redis_outage(strategy: &str) {
     let prefix = unique_prefix(&format!("outage-{strategy}"));
     let server = Server::start(&binary, &[("REDIS_URL", &url), ("REDIS_PREFIX", &prefix)]);
     let addr = server.addr;
-    let seen: Arc<std::sync::Mutex<BTreeSet<u64>>> = Arc::default();
+    let seen: Arc<std::sync::Mutex<Seen>> = Arc::default();
     let client = tokio::spawn(resuming_client(
         strategy.to_owned(),
         addr,
@@ -965,23 +987,27 @@ async fn redis_outage(strategy: &str) {
     let mut statuses = Vec::new();
     let mut seq = 0u64;
     let mut tick = tokio::time::interval(Duration::from_millis(50));
-    let mut step = async |statuses: &mut Vec<(u64, u16)>| {
+    let mut step = async |statuses: &mut Vec<(u64, u16, u128)>| {
         tick.tick().await;
         seq += 1;
         let response = http::try_publish(addr, "steady", &json!({ "seq": seq }))
             .await
             .expect("the server answers during the outage");
-        if response.status != 200 {
+        let mut id = 0;
+        if response.status == 200 {
+            id = response.json()["id"].as_str().unwrap().parse().unwrap();
+        } else {
             assert_eq!(response.status, 503, "{}", response.text());
             assert!(response.json()["error"].is_string());
         }
-        statuses.push((seq, response.status));
+        statuses.push((seq, response.status, id));
     };
     for _ in 0..20 {
         step(&mut statuses).await;
     }
     assert!(
-        eventually(Duration::from_secs(10), || seen.lock().unwrap().len() >= 15),
+        eventually(Duration::from_secs(10), || seen.lock().unwrap().seqs.len()
+            >= 15),
         "delivery before the outage"
     );
 
@@ -999,7 +1025,7 @@ async fn redis_outage(strategy: &str) {
     let restarted = Instant::now();
     let recovered_at = loop {
         step(&mut statuses).await;
-        if let Some(&(seq, 200)) = statuses.last() {
+        if let Some(&(seq, 200, _)) = statuses.last() {
             break seq;
         }
         assert!(
@@ -1011,26 +1037,38 @@ async fn redis_outage(strategy: &str) {
     for _ in 0..40 {
         step(&mut statuses).await;
     }
-    let after: BTreeSet<u64> = statuses
+    let after: Vec<(u64, u128)> = statuses
         .iter()
-        .filter(|(seq, status)| *seq >= recovered_at && *status == 200)
-        .map(|(seq, _)| *seq)
+        .filter(|(seq, status, _)| *seq >= recovered_at && *status == 200)
+        .map(|(seq, _, id)| (*seq, *id))
         .collect();
-    let delivered = eventually(Duration::from_secs(20), || {
-        after.is_subset(&seen.lock().unwrap())
-    });
+    // Every message published after recovery arrives, except any an explicit reset
+    // covered (the reset tells the client to reload its state): never a silent gap.
+    let missing = || {
+        let seen = seen.lock().unwrap();
+        let (covered, missing): (Vec<(u64, u128)>, Vec<(u64, u128)>) = after
+            .iter()
+            .copied()
+            .filter(|(seq, _)| !seen.seqs.contains(seq))
+            .partition(|(_, id)| *id <= seen.reset_through());
+        (covered, missing)
+    };
+    let delivered = eventually(Duration::from_secs(20), || missing().1.is_empty());
     client.abort();
-    let refused = statuses.iter().filter(|(_, s)| *s == 503).count();
-    let missing: Vec<_> = after.difference(&seen.lock().unwrap()).copied().collect();
+    let refused = statuses.iter().filter(|(_, s, _)| *s == 503).count();
+    let (covered, missing) = missing();
     println!(
         "{strategy}/redis outage: {refused} publishes got 503; publishing recovered {recovery:?} \
-         after Redis restarted; {} published after recovery, missing {missing:?}",
-        after.len()
+         after Redis restarted; of {} published after recovery, {} delivered, {} covered by an \
+         explicit reset, missing {missing:?}",
+        after.len(),
+        after.len() - covered.len() - missing.len(),
+        covered.len(),
     );
     assert!(refused > 0, "no publish saw the outage");
     assert!(
         delivered,
-        "messages published after recovery never arrived: {missing:?}"
+        "messages published after recovery never arrived, without a reset: {missing:?}"
     );
     assert_eq!(http::get(addr, "/readyz").await.status, 200);
     server.assert_no_panic();
@@ -1048,8 +1086,8 @@ macro_rules! redis_rows {
 }
 
 redis_rows! {
-    // redis_outage_sse: "sse",
-    // redis_outage_websocket: "websocket",
-    // redis_outage_long_polling: "long-polling",
-    // redis_outage_short_polling: "short-polling",
+    redis_outage_sse: "sse",
+    redis_outage_websocket: "websocket",
+    redis_outage_long_polling: "long-polling",
+    redis_outage_short_polling: "short-polling",
 }
