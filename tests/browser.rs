@@ -9,7 +9,6 @@
 mod support;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::json;
@@ -19,7 +18,7 @@ use support::redis::{Redis, unique_prefix};
 use support::server::Server;
 
 /// One Chromium at a time: two cores do not run several browsers and servers well.
-static ONE_BROWSER: Mutex<()> = Mutex::new(());
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Generous guard for reconnects: backoff with jitter may wait several seconds.
 const RECONNECT: Duration = Duration::from_secs(40);
@@ -143,7 +142,7 @@ fn check_machine(states: &[String], mark: usize) -> Vec<String> {
 /// One in-memory server: its restart is a new run, so the page must get a reset.
 async fn memory(strategy: &str) {
     let binary = support::server_binary(strategy, "memory");
-    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_BROWSER.lock().await;
     let mut server = Server::start(&binary, &[]);
     let mut page = Page::open(&server.url("/")).await;
 
@@ -188,7 +187,7 @@ async fn memory(strategy: &str) {
 /// page gets what it missed from Redis history, without a reset.
 async fn redis(strategy: &str) {
     let binary = support::server_binary(strategy, "redis");
-    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_BROWSER.lock().await;
     let redis = Redis::start();
     let url = redis.url();
     let prefix = unique_prefix(&format!("browser-{strategy}"));

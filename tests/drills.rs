@@ -1046,12 +1046,11 @@ async fn redis_outage(strategy: &str) {
     // covered (the reset tells the client to reload its state): never a silent gap.
     let missing = || {
         let seen = seen.lock().unwrap();
-        let (covered, missing): (Vec<(u64, u128)>, Vec<(u64, u128)>) = after
+        after
             .iter()
             .copied()
             .filter(|(seq, _)| !seen.seqs.contains(seq))
-            .partition(|(_, id)| *id <= seen.reset_through());
-        (covered, missing)
+            .partition::<Vec<_>, _>(|(_, id)| *id <= seen.reset_through())
     };
     let delivered = eventually(Duration::from_secs(20), || missing().1.is_empty());
     client.abort();
