@@ -314,7 +314,7 @@ fn write_answers(path: &Path, answers: &Answers, overwrite: bool) -> Result<()> 
 /// Ctrl-C during a prompt: console reads it as a key in raw mode, restores the terminal
 /// mode and raises SIGINT. The default action would kill rtgen by signal with the cursor
 /// still hidden by the prompt; this handler shows the cursor and exits 130 instead.
-mod interrupt {
+pub mod interrupt {
     #[cfg(unix)]
     pub fn exit_130_on_ctrl_c() {
         use std::io::IsTerminal;

@@ -143,6 +143,7 @@ fn parse_name(name: &str, origin: Option<&str>) -> Result<ProjectName> {
 }
 
 fn prompt_name() -> Result<ProjectName> {
+    interview::interrupt::exit_130_on_ctrl_c();
     let theme = dialoguer::theme::ColorfulTheme::default();
     let typed: String = dialoguer::Input::with_theme(&theme)
         .with_prompt("Project name (a cargo package name, e.g. live-scores)")
