@@ -2,10 +2,20 @@
 //! interview all produce a [`PartialAnswers`]; [`PartialAnswers::validate`] is the only way
 //! to obtain [`Answers`].
 
+mod error;
+pub mod file;
+pub mod keys;
 mod model;
+mod partial;
+pub mod presets;
+pub mod set;
+mod suggest;
+pub mod template;
+mod validate;
 
-pub use model::{Direction, Fanout, Freshness, Strategy, UseCase, Upstream};
-
+pub use error::{AnswersError, BadName, Missing, Origin, Problem};
+pub use model::{Direction, Fanout, Freshness, Named, Override, Strategy, Upstream, UseCase};
+pub use partial::{PartialAnswers, Raw, Sourced};
 use serde::Serialize;
 
 /// Complete, validated answers. Serializes to the normalized answers file

@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use crate::AppState;
 use crate::channel::ChannelName;
 use crate::error::ApiError;
+use crate::hub::{Hub, HubError};
 use crate::id::Id;
 
 /// Largest accepted request body.
@@ -46,25 +47,19 @@ pub async fn publish(
             "invalid publish request: {e}; expected {{\"channel\": \"...\", \"data\": <json>}}"
         ))
     })?;
-    let data = compact(&request.data);
-    let id = state.hub.publish(request.channel, &data).await?;
+    let id = submit(&state.hub, request.channel, &request.data).await?;
     Ok(Json(Published { id }))
+}
+
+/// Stores and fans out `data`: the one path every message takes into the hub,
+/// whichever transport it arrived on.
+pub async fn submit(hub: &Hub, channel: ChannelName, data: &RawValue) -> Result<Id, HubError> {
+    hub.publish(channel, &compact(data)).await
 }
 
 /// Checks `Authorization: Bearer <token>` in constant time.
 fn authorize(headers: &HeaderMap, token: &str) -> Result<(), ApiError> {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    let matches = presented.len() == token.len()
-        && presented
-            .bytes()
-            .zip(token.bytes())
-            .fold(0, |difference, (a, b)| difference | (a ^ b))
-            == 0;
-    if matches {
+    if bearer(headers).is_some_and(|presented| token_matches(presented, token)) {
         Ok(())
     } else {
         Err(ApiError {
@@ -72,6 +67,24 @@ fn authorize(headers: &HeaderMap, token: &str) -> Result<(), ApiError> {
             message: "publishing needs the header `Authorization: Bearer <PUBLISH_TOKEN>`".into(),
         })
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+}
+
+/// Compares in constant time, so response timing does not reveal the token.
+pub fn token_matches(presented: &str, token: &str) -> bool {
+    presented.len() == token.len()
+        && presented
+            .bytes()
+            .zip(token.bytes())
+            .fold(0, |difference, (a, b)| difference | (a ^ b))
+            == 0
 }
 
 /// Drops the insignificant whitespace of already-validated JSON, so every transport

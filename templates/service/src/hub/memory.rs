@@ -101,7 +101,9 @@ struct Channel {
     /// The newest id trimmed from this channel's history; cursors before it get a reset.
     floor: Id,
     last_id: Id,
-    subscribers: Vec<u64>,
+    /// Each subscriber's queue, keyed by subscriber: a publish walks this map alone,
+    /// and leaving costs O(1) even with thousands of subscribers.
+    subscribers: HashMap<u64, mpsc::Sender<Arc<Message>>>,
     last_active: Instant,
 }
 
@@ -160,8 +162,7 @@ impl Hub {
         entry.last_id = id;
         entry.last_active = Instant::now();
         let mut too_slow = Vec::new();
-        for subscriber in &entry.subscribers {
-            let queue = &state.subscribers[subscriber].queue;
+        for (subscriber, queue) in &entry.subscribers {
             if queue.try_send(Arc::clone(&message)).is_err() {
                 too_slow.push(*subscriber);
             }
@@ -342,7 +343,7 @@ impl State {
 
     fn detach(&mut self, name: &ChannelName, subscriber: u64) {
         if let Some(channel) = self.channels.get_mut(name) {
-            channel.subscribers.retain(|s| *s != subscriber);
+            channel.subscribers.remove(&subscriber);
             channel.last_active = Instant::now();
         }
     }
@@ -354,7 +355,7 @@ impl Channel {
             history: VecDeque::new(),
             floor,
             last_id: floor,
-            subscribers: Vec::new(),
+            subscribers: HashMap::new(),
             last_active: Instant::now(),
         }
     }
@@ -388,22 +389,27 @@ impl Subscriber {
     ) -> Result<Replay, HubError> {
         let mut state = self.hub.state();
         let state = &mut *state;
-        if !state.subscribers.contains_key(&self.id) {
+        let Some(queue) = state
+            .subscribers
+            .get(&self.id)
+            .map(|entry| entry.queue.clone())
+        else {
             // The hub already closed this queue because the client fell behind; the
             // transport notices on its next receive and disconnects.
             return Ok(Replay::Reset {
                 cursor: state.last_id,
             });
-        }
+        };
         for name in channels {
             state.make_room_for(name, &self.hub.limits)?;
             let channel = state
                 .channels
                 .entry(name.clone())
                 .or_insert_with(|| Channel::new(state.evicted_through));
-            if !channel.subscribers.contains(&self.id) {
-                channel.subscribers.push(self.id);
-            }
+            channel
+                .subscribers
+                .entry(self.id)
+                .or_insert_with(|| queue.clone());
             channel.last_active = Instant::now();
             if let Some(entry) = state.subscribers.get_mut(&self.id)
                 && !entry.channels.contains(name)

@@ -1,0 +1,103 @@
+//! `--set KEY=VALUE`: one dotted key, its value read according to the key's type.
+
+use super::error::{AnswersError, Origin, Problem};
+use super::keys::{self, Kind};
+use super::partial::{PartialAnswers, Raw};
+use super::suggest::closest;
+
+/// Applies every `--set` argument in order (a later one wins over an earlier one).
+pub fn parse_all(args: &[String]) -> Result<PartialAnswers, AnswersError> {
+    let mut answers = PartialAnswers::default();
+    for arg in args {
+        apply(&mut answers, arg)?;
+    }
+    Ok(answers)
+}
+
+fn apply(answers: &mut PartialAnswers, arg: &str) -> Result<(), AnswersError> {
+    let origin = Origin::Set {
+        arg: arg.to_string(),
+    };
+    let Some((key, value)) = arg.split_once('=') else {
+        return Err(AnswersError::Invalid {
+            origin,
+            key: arg.to_string(),
+            problem: Problem::SetSyntax,
+        });
+    };
+    let key = key.trim();
+    let Some(spec) = keys::find(key) else {
+        let all: Vec<&str> = keys::ALL.iter().map(|k| k.path).collect();
+        return Err(AnswersError::Invalid {
+            origin,
+            key: key.to_string(),
+            problem: Problem::UnknownKey {
+                suggestion: closest(key, &all),
+                allowed: all,
+            },
+        });
+    };
+    answers.assign(spec, raw(spec.kind, value.trim()), origin)
+}
+
+/// Reads the text as the key's type would be written in TOML; quotes around strings are
+/// optional on the command line.
+fn raw(kind: Kind, value: &str) -> Raw<'_> {
+    match kind {
+        Kind::Integer { .. } => value.parse().map_or(Raw::Str(value), Raw::Int),
+        Kind::Bool => value.parse().map_or(Raw::Str(value), Raw::Bool),
+        Kind::Text | Kind::PackageName | Kind::Choice(_) => Raw::Str(unquote(value)),
+    }
+}
+
+fn unquote(value: &str) -> &str {
+    ['"', '\'']
+        .iter()
+        .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
+        .unwrap_or(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answers::UseCase;
+
+    fn set(args: &[&str]) -> Result<PartialAnswers, AnswersError> {
+        parse_all(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn values_follow_the_key_type() {
+        let answers = set(&[
+            "traffic.use_case=\"chat\"",
+            "scale.servers=4",
+            "constraints.mvp=true",
+        ])
+        .unwrap();
+        assert_eq!(answers.use_case.unwrap().value, UseCase::Chat);
+        assert_eq!(answers.servers.unwrap().value, 4);
+        assert!(answers.mvp.unwrap().value);
+    }
+
+    #[test]
+    fn errors_name_the_argument() {
+        let error = set(&["traffic.use-case=chat"]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--set traffic.use-case=chat: unknown key `traffic.use-case`"
+        );
+        assert_eq!(error.hint().unwrap(), "did you mean `traffic.use_case`?");
+
+        let error = set(&["scale.servers=many"]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--set scale.servers=many: `scale.servers` must be an integer, found the string \"many\""
+        );
+        assert!(
+            set(&["traffic.use_case"])
+                .unwrap_err()
+                .to_string()
+                .contains("expected KEY=VALUE")
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! The one validator: turns merged [`PartialAnswers`] into [`Answers`], or says what is
+//! missing or contradictory. Single values were already checked by `PartialAnswers::assign`.
+
+use super::error::{AnswersError, Missing};
+use super::keys::{self, Key, quoted_list};
+use super::model::{Direction, Freshness, Named};
+use super::partial::PartialAnswers;
+use super::{Answers, Constraints, GenerateOverrides, Scale, Traffic};
+
+impl PartialAnswers {
+    /// The required keys still unanswered, with the values that would fit.
+    pub fn missing(&self) -> Vec<Missing> {
+        let direction = self.direction.as_ref().map(|d| d.value);
+        let mut missing = Vec::new();
+        let mut need = |key: &'static Key, allowed: String| missing.push(Missing { key, allowed });
+        if direction.is_none() {
+            need(&keys::DIRECTION, keys::DIRECTION.kind.allowed());
+        }
+        if self.use_case.is_none() {
+            let allowed = match direction {
+                Some(direction) => format!("for {direction}: {}", use_case_names(direction)),
+                None => Direction::ALL
+                    .iter()
+                    .map(|d| format!("for {d}: {}", use_case_names(*d)))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            };
+            need(&keys::USE_CASE, allowed);
+        }
+        if self.freshness.is_none() && direction != Some(Direction::Bidirectional) {
+            let mut allowed = keys::FRESHNESS.kind.allowed();
+            if direction.is_none() {
+                allowed.push_str(" (only needed for server-to-client)");
+            }
+            need(&keys::FRESHNESS, allowed);
+        }
+        if self.servers.is_none() {
+            need(&keys::SERVERS, keys::SERVERS.kind.allowed());
+        }
+        missing
+    }
+
+    pub fn validate(&self) -> Result<Answers, AnswersError> {
+        if let (Some(direction), Some(use_case)) = (&self.direction, &self.use_case)
+            && !direction.value.use_cases().contains(&use_case.value)
+        {
+            return Err(AnswersError::UseCaseMismatch {
+                use_case: use_case.value,
+                use_case_origin: use_case.origin.clone(),
+                direction: direction.value,
+                direction_origin: direction.origin.clone(),
+            });
+        }
+        let missing = self.missing();
+        let (Some(direction), Some(use_case), Some(servers), true) = (
+            &self.direction,
+            &self.use_case,
+            &self.servers,
+            missing.is_empty(),
+        ) else {
+            return Err(AnswersError::Missing { keys: missing });
+        };
+        let freshness = match direction.value {
+            // Two-way conversation is interactive by nature; a stale reply is no reply.
+            Direction::Bidirectional => Freshness::Instant,
+            Direction::ServerToClient => self
+                .freshness
+                .as_ref()
+                .map_or(Freshness::Instant, |f| f.value),
+        };
+        let flag = |field: &Option<super::Sourced<bool>>| field.as_ref().is_some_and(|f| f.value);
+        Ok(Answers {
+            name: self.name.as_ref().map(|n| n.value.clone()),
+            description: self.description.as_ref().map(|d| d.value.clone()),
+            traffic: Traffic {
+                direction: direction.value,
+                use_case: use_case.value,
+                freshness,
+            },
+            scale: Scale {
+                servers: servers.value,
+            },
+            constraints: Constraints {
+                websockets_blocked: flag(&self.websockets_blocked),
+                legacy_clients: flag(&self.legacy_clients),
+                mvp: flag(&self.mvp),
+                mobile: flag(&self.mobile),
+            },
+            generate: GenerateOverrides {
+                // `auto` leaves the choice to the advisor.
+                strategy: self.strategy.as_ref().and_then(|s| s.value.fixed()),
+                fanout: self.fanout.as_ref().and_then(|f| f.value.fixed()),
+            },
+        })
+    }
+}
+
+fn use_case_names(direction: Direction) -> String {
+    quoted_list(
+        &direction
+            .use_cases()
+            .iter()
+            .map(|u| u.name())
+            .collect::<Vec<_>>(),
+    )
+}

@@ -1,0 +1,182 @@
+//! Command-line definitions. Help, completions and parsing all come from these types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::answers::{Fanout, Override, Strategy, presets};
+
+const EXAMPLES: &str = "\
+Examples:
+  rtgen advise                                   # interview, then a recommendation
+  rtgen advise --preset chat                     # a built-in answer set, no questions
+  rtgen advise --answers rtgen.toml --format json
+  rtgen advise --preset news-feed --set scale.servers=3
+  rtgen answers > rtgen.toml                     # a commented answers file to fill in
+  rtgen explain sse                              # one strategy in depth
+  rtgen new live-scores --answers rtgen.toml --yes
+
+Exit codes: 0 ok, 1 failure, 2 invalid usage or answers, 3 target directory not empty,
+130 interrupted (nothing written).";
+
+#[derive(Debug, Parser)]
+#[command(name = "rtgen", version, about, after_help = EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Recommend a real-time delivery strategy (asks only what is not answered yet)
+    #[command(after_help = ADVISE_EXAMPLES)]
+    Advise(AdviseArgs),
+    /// Generate an axum service for the recommended (or chosen) strategy
+    New(NewArgs),
+    /// Explain the four strategies and the decision framework
+    Explain(ExplainArgs),
+    /// Print a complete, commented answers file to fill in
+    Answers,
+    /// Print a shell completion script
+    #[command(
+        after_help = "Example:\n  rtgen completions bash > ~/.local/share/bash-completion/completions/rtgen"
+    )]
+    Completions(CompletionsArgs),
+}
+
+const ADVISE_EXAMPLES: &str = "\
+Answers are layered: --strategy/--fanout beat --set, which beats --answers, which beats --preset.
+
+Examples:
+  rtgen advise
+  rtgen advise --preset dashboard --set traffic.freshness=instant
+  rtgen answers | sed 's/^# servers = .*/servers = 2/' > rtgen.toml
+  cat rtgen.toml | rtgen advise --answers - --format json";
+
+/// Where answers come from, shared by `advise` and `new`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AnswerSources {
+    /// Read answers from a TOML file (`-` reads standard input)
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+
+    /// Set one answer, e.g. traffic.use_case=chat (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// Start from a built-in answer set
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(presets::NAMES))]
+    pub preset: Option<String>,
+
+    /// Override the recommended strategy
+    #[arg(long, value_enum, value_name = "STRATEGY")]
+    pub strategy: Option<StrategyChoice>,
+
+    /// Override the fan-out between servers
+    #[arg(long, value_enum, value_name = "FANOUT")]
+    pub fanout: Option<FanoutChoice>,
+}
+
+#[derive(Debug, Args)]
+pub struct AdviseArgs {
+    #[command(flatten)]
+    pub sources: AnswerSources,
+
+    /// Output format: text for people, json for scripts
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `rtgen new`, as specified in issue 3.
+#[derive(Debug, Clone, Args)]
+pub struct NewArgs {
+    /// Project (cargo package) name; also the default directory
+    pub name: Option<String>,
+
+    /// Write the project here instead of ./NAME
+    #[arg(long, short, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
+    /// Accept the recommendation without asking
+    #[arg(long, short)]
+    pub yes: bool,
+
+    /// Print the files that would be written, with sizes, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write into a non-empty directory, replacing only the files rtgen generates
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub sources: AnswerSources,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Explain this strategy in depth
+    #[arg(value_enum)]
+    pub strategy: Option<Strategy>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrategyChoice {
+    Auto,
+    ShortPolling,
+    LongPolling,
+    Sse,
+    Websocket,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FanoutChoice {
+    Auto,
+    Memory,
+    Redis,
+}
+
+impl From<StrategyChoice> for Override<Strategy> {
+    fn from(choice: StrategyChoice) -> Self {
+        match choice {
+            StrategyChoice::Auto => Override::Auto,
+            StrategyChoice::ShortPolling => Override::Fixed(Strategy::ShortPolling),
+            StrategyChoice::LongPolling => Override::Fixed(Strategy::LongPolling),
+            StrategyChoice::Sse => Override::Fixed(Strategy::Sse),
+            StrategyChoice::Websocket => Override::Fixed(Strategy::Websocket),
+        }
+    }
+}
+
+impl From<FanoutChoice> for Override<Fanout> {
+    fn from(choice: FanoutChoice) -> Self {
+        match choice {
+            FanoutChoice::Auto => Override::Auto,
+            FanoutChoice::Memory => Override::Fixed(Fanout::Memory),
+            FanoutChoice::Redis => Override::Fixed(Fanout::Redis),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

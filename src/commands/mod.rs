@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod advise;
+pub mod answers;
+pub mod completions;
+pub mod explain;
+pub mod new;

@@ -1,0 +1,237 @@
+//! `rtgen new`: answers -> recommendation -> the user's choice -> a project on disk.
+//!
+//! Order matters for safety: the name and the target directory are checked before
+//! any question is asked, and nothing is written until every file has been rendered.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::advisor::{self, Conflict, Recommendation};
+use crate::answers::{Answers, Fanout, Strategy, set};
+use crate::cli::{AnswerSources, NewArgs};
+use crate::error::{Error, Result};
+use crate::generate::{
+    self, NameError, Plan, ProjectName, TargetState, TemplateError, Templates, WriteError, context,
+    tree,
+};
+use crate::interview;
+use crate::report;
+
+pub fn run(args: NewArgs) -> Result<()> {
+    let interactive = interview::terminal_available();
+    let templates = Templates::load(generate::embedded()).map_err(broken_templates)?;
+
+    let mut name = match &args.name {
+        Some(given) => Some(parse_name(given, None)?),
+        None => name_in_sources(&args.sources)?,
+    };
+    if name.is_none() && interactive {
+        name = Some(prompt_name()?);
+    }
+    if let Some(name) = &name {
+        check_target(&target_of(&args, name), args.force)?;
+    }
+
+    let answers = interview::gather(&args.sources, interactive)?;
+    let name = match name {
+        Some(name) => name,
+        // Only without a terminal: the name can still come from answers on stdin.
+        None => {
+            let given = answers.name.as_deref().ok_or_else(|| {
+                Error::usage(
+                    "no project name: give one as `rtgen new NAME`, or as `name = \"...\"` in the \
+                     answers file",
+                    Some(
+                        "for example: rtgen new live-scores --answers rtgen.toml --yes".to_owned(),
+                    ),
+                )
+            })?;
+            let name = parse_name(given, Some("`name` in the answers"))?;
+            check_target(&target_of(&args, &name), args.force)?;
+            name
+        }
+    };
+
+    let recommended = advisor::advise(&answers)?;
+    let (answers, rec) = if interactive && !args.yes {
+        choose(&answers, &recommended)?
+    } else {
+        settle(&answers, recommended.strategy, &recommended)?
+    };
+
+    let plan = generate::plan(&templates, &name, &answers, &rec).map_err(broken_templates)?;
+    let target = target_of(&args, &name);
+    let shown = display_path(&target);
+    for warning in &rec.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if args.dry_run {
+        return say(&format!(
+            "{}\n(dry run: nothing was written; without --dry-run rtgen writes {} files to {shown})\n",
+            tree::render(&shown, &plan),
+            plan.files.len(),
+        ));
+    }
+    generate::write_project(&target, &plan, args.force).map_err(write_error)?;
+    say(&next_steps(&shown, &plan, &rec))
+}
+
+/// Pinned answers are what rtgen.toml records; advising from them again gives the
+/// recommendation that regenerating from rtgen.toml will give, so the two match.
+fn settle(
+    answers: &Answers,
+    strategy: Strategy,
+    recommended: &Recommendation,
+) -> std::result::Result<(Answers, Recommendation), Conflict> {
+    let pinned = generate::pin(answers, strategy, recommended.fanout);
+    let rec = advisor::advise(&pinned)?;
+    Ok((pinned, rec))
+}
+
+/// Shows the recommendation and lets the user accept it or pick another strategy;
+/// a pick the answers rule out (say WebSockets behind a blocking proxy) is explained
+/// and asked again rather than ending the session after the whole interview.
+fn choose(answers: &Answers, recommended: &Recommendation) -> Result<(Answers, Recommendation)> {
+    eprintln!("{}", report::text::render(recommended, answers));
+    loop {
+        let strategy = interview::choose_strategy(recommended)?;
+        match settle(answers, strategy, recommended) {
+            Ok(settled) => return Ok(settled),
+            Err(conflict) => eprintln!(
+                "{strategy} cannot be used: {}\nPick another strategy.",
+                conflict.message
+            ),
+        }
+    }
+}
+
+/// `./NAME`, or `--output DIR` as given.
+fn target_of(args: &NewArgs, name: &ProjectName) -> PathBuf {
+    args.output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(name.as_str()))
+}
+
+/// The name from `--set name=...` or the answers file, read before the interview so
+/// that the target can be checked first. Standard input cannot be read twice, so a
+/// name in answers from stdin is only known after [`interview::gather`].
+fn name_in_sources(sources: &AnswerSources) -> Result<Option<ProjectName>> {
+    if let Some(named) = set::parse_all(&sources.set)?.name {
+        let origin = format!("--set name={}", named.value);
+        return parse_name(&named.value, Some(&origin)).map(Some);
+    }
+    match &sources.answers {
+        Some(path) if path != Path::new("-") => match crate::answers::file::read(path)?.name {
+            Some(named) => {
+                let origin = format!("`name` at {}", named.origin);
+                parse_name(&named.value, Some(&origin)).map(Some)
+            }
+            None => Ok(None),
+        },
+        _ => Ok(None),
+    }
+}
+
+fn parse_name(name: &str, origin: Option<&str>) -> Result<ProjectName> {
+    ProjectName::parse(name).map_err(|err: NameError| {
+        let message = match origin {
+            Some(origin) => format!("{err} (from {origin})"),
+            None => err.to_string(),
+        };
+        Error::usage(message, Some(err.hint()))
+    })
+}
+
+fn prompt_name() -> Result<ProjectName> {
+    let theme = dialoguer::theme::ColorfulTheme::default();
+    let typed: String = dialoguer::Input::with_theme(&theme)
+        .with_prompt("Project name (a cargo package name, e.g. live-scores)")
+        .validate_with(|input: &String| -> std::result::Result<(), String> {
+            ProjectName::parse(input)
+                .map(|_| ())
+                .map_err(|err| format!("{err}; {}", err.hint()))
+        })
+        .interact_text()?;
+    parse_name(&typed, None)
+}
+
+fn check_target(target: &Path, force: bool) -> Result<()> {
+    match generate::inspect(target).map_err(write_error)? {
+        TargetState::NonEmptyDir if !force => Err(Error::TargetNotEmpty {
+            path: target.to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn write_error(err: WriteError) -> Error {
+    match err {
+        WriteError::NotEmpty(path) => Error::TargetNotEmpty { path },
+        WriteError::NotADirectory(_) => Error::usage(
+            err.to_string(),
+            Some("choose another NAME, or a directory with --output DIR".to_owned()),
+        ),
+        other => Error::Other(anyhow::Error::new(other)),
+    }
+}
+
+fn broken_templates(err: TemplateError) -> Error {
+    Error::Other(anyhow::anyhow!(
+        "rtgen's built-in templates are broken (a bug in rtgen; please report it): {err}"
+    ))
+}
+
+fn say(text: &str) -> Result<()> {
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|err| Error::io("write to", "standard output", err))
+}
+
+/// The path as the user would type it in `cd`: quoted when the shell needs it.
+fn display_path(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./+,:@".contains(c));
+    if plain && !text.is_empty() {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+fn next_steps(shown: &str, plan: &Plan, rec: &Recommendation) -> String {
+    let mut out = format!(
+        "Created {shown}: {} with {} fan-out ({} files).\n\nNext steps:\n  cd {shown}\n",
+        context::strategy_title(rec.strategy),
+        context::fanout_title(rec.fanout),
+        plan.files.len(),
+    );
+    if rec.fanout == Fanout::Redis {
+        out.push_str("  cargo run     # needs Redis: REDIS_URL, default redis://127.0.0.1:6379\n");
+    } else {
+        out.push_str("  cargo run\n");
+    }
+    out.push_str("  open http://127.0.0.1:3000/   # the demo page\n  cargo test\n");
+    if plan.files.iter().any(|f| f.path == "DECISION.md") {
+        out.push_str("\nDECISION.md explains the choice; ");
+    } else {
+        out.push('\n');
+    }
+    out.push_str("rtgen.toml records the answers (reuse them with --answers).\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_quoted_only_when_a_shell_needs_it() {
+        assert_eq!(display_path(Path::new("live-scores")), "live-scores");
+        assert_eq!(display_path(Path::new("/tmp/a_b/c.d")), "/tmp/a_b/c.d");
+        assert_eq!(display_path(Path::new("my dir/x")), "'my dir/x'");
+        assert_eq!(display_path(Path::new("it's")), r"'it'\''s'");
+    }
+}

@@ -1,0 +1,231 @@
+//! The one error type: every failure's message, hint and exit code live here, so that
+//! `main` only has to print it and exit.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use crate::advisor::Conflict;
+use crate::answers::AnswersError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Exit codes, as documented in `rtgen --help`.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILURE: u8 = 1;
+    pub const INVALID: u8 = 2;
+    pub const TARGET_NOT_EMPTY: u8 = 3;
+    /// 128 + SIGINT, what shells report for a process stopped by Ctrl-C.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+#[derive(Debug)]
+pub enum Error {
+    /// clap's own outcome: a usage error (exit 2), or `--help`/`--version` (exit 0).
+    Cli(clap::Error),
+    /// Answers that are invalid, contradictory or missing (exit 2).
+    Answers(AnswersError),
+    /// A `[generate]` override that cannot be honoured (exit 2).
+    Conflict(Conflict),
+    /// Any other invalid input caught after parsing, such as a project name cargo would
+    /// reject (exit 2).
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    /// `rtgen new` refuses to write into a non-empty directory without `--force` (exit 3).
+    TargetNotEmpty { path: PathBuf },
+    /// The user pressed Ctrl-C or Esc at a prompt; nothing has been written (exit 130).
+    Interrupted,
+    /// Reading or writing `path` failed (exit 1).
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// Anything else, with its context chain (exit 1).
+    Other(anyhow::Error),
+}
+
+impl Error {
+    pub fn usage(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Cli(err) if !err.use_stderr() => exit::OK,
+            Error::Cli(_) | Error::Answers(_) | Error::Conflict(_) | Error::Usage { .. } => {
+                exit::INVALID
+            }
+            Error::TargetNotEmpty { .. } => exit::TARGET_NOT_EMPTY,
+            Error::Interrupted => exit::INTERRUPTED,
+            Error::Io { .. } | Error::Other(_) => exit::FAILURE,
+        }
+    }
+
+    /// Indented lines that belong to the message, such as allowed values.
+    fn details(&self) -> Vec<String> {
+        match self {
+            Error::Answers(err) => err.details(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Answers(err) => err.hint(),
+            Error::Conflict(conflict) => Some(conflict.hint.clone()),
+            Error::Usage { hint, .. } => hint.clone(),
+            Error::TargetNotEmpty { .. } => Some(
+                "choose an empty or new directory (another NAME or --output DIR), or pass --force \
+                 to overwrite only the files rtgen generates"
+                    .into(),
+            ),
+            Error::Interrupted => {
+                Some("nothing was written; run the command again to start over".into())
+            }
+            Error::Io { action, source, .. }
+                if action.contains("answers") && source.kind() == io::ErrorKind::NotFound =>
+            {
+                Some("check the path, or create the file with `rtgen answers > rtgen.toml`".into())
+            }
+            Error::Cli(_) | Error::Io { .. } | Error::Other(_) => None,
+        }
+    }
+
+    /// Prints the error the way every rtgen failure looks: `error: ...`, its details and
+    /// cause chain, then a hint. clap prints its own outcome itself, because only clap knows
+    /// that `--help` belongs on stdout and when its colours are wanted.
+    pub fn report(&self, out: &mut dyn Write) -> io::Result<()> {
+        if let Error::Cli(err) = self {
+            return err.print();
+        }
+        writeln!(out, "error: {self}")?;
+        for line in self.details() {
+            writeln!(out, "  {line}")?;
+        }
+        let mut cause = std::error::Error::source(self);
+        while let Some(err) = cause {
+            writeln!(out, "  caused by: {err}")?;
+            cause = err.source();
+        }
+        if let Some(hint) = self.hint() {
+            writeln!(out, "hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Cli(err) => write!(f, "{}", err.render()),
+            Error::Answers(err) => write!(f, "{err}"),
+            Error::Conflict(conflict) => write!(f, "{}: {}", conflict.key, conflict.message),
+            Error::Usage { message, .. } => f.write_str(message),
+            Error::TargetNotEmpty { path } => {
+                write!(
+                    f,
+                    "target directory `{}` exists and is not empty",
+                    path.display()
+                )
+            }
+            Error::Interrupted => f.write_str("interrupted"),
+            Error::Io { action, path, .. } => write!(f, "could not {action} `{}`", path.display()),
+            // `{:#}` would inline the chain; `report` prints it line by line instead.
+            Error::Other(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            Error::Other(err) => err.source(),
+            _ => None,
+        }
+    }
+}
+
+impl From<clap::Error> for Error {
+    fn from(err: clap::Error) -> Self {
+        Error::Cli(err)
+    }
+}
+
+impl From<AnswersError> for Error {
+    fn from(err: AnswersError) -> Self {
+        Error::Answers(err)
+    }
+}
+
+impl From<Conflict> for Error {
+    fn from(conflict: Conflict) -> Self {
+        Error::Conflict(conflict)
+    }
+}
+
+impl From<anyhow::Error> for Error {
+    fn from(err: anyhow::Error) -> Self {
+        Error::Other(err)
+    }
+}
+
+impl From<dialoguer::Error> for Error {
+    /// console turns a Ctrl-C read in raw mode into an `Interrupted` I/O error.
+    fn from(err: dialoguer::Error) -> Self {
+        let dialoguer::Error::IO(err) = err;
+        if err.kind() == io::ErrorKind::Interrupted {
+            Error::Interrupted
+        } else {
+            Error::io("talk to the terminal", "/dev/tty", err)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_prints_message_cause_and_hint() {
+        let err = Error::io(
+            "read",
+            "answers.toml",
+            io::Error::new(io::ErrorKind::NotFound, "gone"),
+        );
+        let mut out = Vec::new();
+        err.report(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "error: could not read `answers.toml`\n  caused by: gone\n"
+        );
+        assert_eq!(err.exit_code(), exit::FAILURE);
+    }
+
+    #[test]
+    fn interrupted_exits_130_with_a_hint() {
+        let err = Error::from(dialoguer::Error::IO(io::Error::new(
+            io::ErrorKind::Interrupted,
+            "^C",
+        )));
+        assert_eq!(err.exit_code(), exit::INTERRUPTED);
+        assert!(err.hint().unwrap().contains("nothing was written"));
+    }
+}

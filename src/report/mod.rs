@@ -1,0 +1,4 @@
+//! Rendering a recommendation for people (text) or scripts (JSON).
+
+pub mod json;
+pub mod text;

@@ -1,0 +1,321 @@
+//! Long polling end to end: real HTTP requests held by the server until a message
+//! arrives, the timeout passes or the server shuts down.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::Server;
+use serde_json::{Value, json};
+use tokio::time::timeout;
+
+/// A poll's answer, with the headers every answer must carry checked.
+async fn poll(server: &Server, query: &str) -> Value {
+    let response = timeout(
+        Duration::from_secs(70),
+        reqwest::get(server.url(&format!("/poll?{query}"))),
+    )
+    .await
+    .expect("every poll is answered within its timeout")
+    .expect("GET /poll");
+    assert_eq!(response.status(), 200, "{query}");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    response.json().await.expect("a JSON body")
+}
+
+/// The messages of a poll's answer as `(channel, id, data)`.
+fn messages(body: &Value) -> Vec<(String, String, Value)> {
+    body["messages"]
+        .as_array()
+        .expect("a messages array")
+        .iter()
+        .map(|message| common::envelope(&message.to_string()))
+        .collect()
+}
+
+fn cursor(body: &Value) -> String {
+    body["cursor"].as_str().expect("a cursor string").to_owned()
+}
+
+#[tokio::test]
+async fn answers_at_once_when_newer_messages_exist() {
+    let server = Server::start();
+    let seen = server.publish("feed", json!("seen")).await;
+    let a = server.publish("feed", json!({"n": 1})).await;
+    server.publish("other", json!("not for us")).await;
+    let b = server.publish("feed", json!([2])).await;
+
+    let started = Instant::now();
+    let body = poll(&server, &format!("channel=feed&cursor={seen}")).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "not held");
+    assert_eq!(
+        messages(&body),
+        [
+            ("feed".into(), a, json!({"n": 1})),
+            ("feed".into(), b.clone(), json!([2])),
+        ]
+    );
+    assert_eq!(cursor(&body), b, "the cursor is the last message's id");
+    assert_eq!(body.get("reset"), None);
+}
+
+#[tokio::test]
+async fn a_held_poll_is_answered_by_the_next_publish() {
+    let server = Server::start();
+    let seen = server.publish("feed", json!("seen")).await;
+    let url = server.url(&format!("/poll?channel=feed&cursor={seen}&timeout=30"));
+    let mut held = tokio::spawn(async move {
+        let started = Instant::now();
+        let body: Value = reqwest::get(url).await?.json().await?;
+        Ok::<_, reqwest::Error>((body, started.elapsed()))
+    });
+    // Whether the publish lands before or after the server holds the poll, the
+    // cursor makes the answer the same: exactly the new message.
+    assert!(
+        timeout(Duration::from_millis(300), &mut held)
+            .await
+            .is_err(),
+        "the poll is held while nothing is new"
+    );
+    let id = server.publish("feed", json!("news")).await;
+    let (body, took) = timeout(Duration::from_secs(10), held)
+        .await
+        .expect("answered soon after the publish")
+        .expect("poll task")
+        .expect("poll");
+    assert_eq!(
+        messages(&body),
+        [("feed".into(), id.clone(), json!("news"))]
+    );
+    assert_eq!(cursor(&body), id);
+    assert!(
+        took < Duration::from_secs(30),
+        "answered before the timeout"
+    );
+}
+
+#[tokio::test]
+async fn a_poll_times_out_empty_with_the_same_cursor() {
+    let server = Server::start();
+    let seen = server.publish("feed", json!(1)).await;
+    server.publish("other", json!(2)).await;
+
+    let started = Instant::now();
+    let body = poll(&server, &format!("channel=feed&cursor={seen}&timeout=1")).await;
+    let took = started.elapsed();
+    assert!(messages(&body).is_empty());
+    assert_eq!(cursor(&body), seen, "the cursor is unchanged");
+    assert!(
+        (Duration::from_millis(900)..Duration::from_secs(5)).contains(&took),
+        "held for the requested second, took {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_cursor_a_poll_waits_for_the_next_message() {
+    let server = Server::start();
+    let before = server.publish("feed", json!("before")).await;
+
+    // Nothing new: the answer says where the stream stands now.
+    let body = poll(&server, "channel=feed&timeout=1").await;
+    assert!(messages(&body).is_empty());
+    assert_eq!(cursor(&body), before);
+
+    let url = server.url("/poll?channel=feed&timeout=30");
+    let mut held = tokio::spawn(async move { reqwest::get(url).await?.json::<Value>().await });
+    // The server may hold the poll only after some of these publishes: keep
+    // publishing until it answers, and check that it answered with what came next.
+    let mut published = Vec::new();
+    let body = loop {
+        published.push(server.publish("feed", json!(published.len())).await);
+        if let Ok(answer) = timeout(Duration::from_millis(50), &mut held).await {
+            break answer.expect("poll task").expect("poll");
+        }
+        assert!(published.len() < 200, "the held poll never answered");
+    };
+    let ids: Vec<String> = messages(&body).into_iter().map(|(_, id, _)| id).collect();
+    assert!(!ids.is_empty(), "a message ends the wait");
+    let first = published
+        .iter()
+        .position(|id| *id == ids[0])
+        .expect("only messages published after the poll arrived");
+    assert_eq!(
+        ids,
+        published[first..first + ids.len()],
+        "in order, without gaps"
+    );
+    assert_eq!(cursor(&body), *ids.last().unwrap());
+}
+
+#[tokio::test]
+async fn a_sequence_of_polls_sees_every_message_once_in_order() {
+    let server = Server::start();
+    let start = server.publish("a", json!("start")).await;
+    let url = server.url("");
+    let publisher = tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let mut ids = Vec::new();
+        for n in 0..60 {
+            let channel = ["a", "b", "c"][n % 3];
+            let response = client
+                .post(format!("{url}/publish"))
+                .json(&json!({"channel": channel, "data": n}))
+                .send()
+                .await
+                .expect("POST /publish");
+            let body: Value = response.json().await.expect("JSON reply");
+            ids.push((channel, body["id"].as_str().expect("an id").to_owned()));
+        }
+        ids
+    });
+
+    let mut received = Vec::new();
+    let mut cursor_now = start;
+    while received.len() < 40 {
+        let body = poll(
+            &server,
+            &format!("channel=a&channel=b&cursor={cursor_now}&timeout=10"),
+        )
+        .await;
+        let batch = messages(&body);
+        assert!(
+            !batch.is_empty(),
+            "a poll returns as soon as messages exist"
+        );
+        cursor_now = cursor(&body);
+        assert_eq!(cursor_now, batch.last().unwrap().1);
+        received.extend(batch.into_iter().map(|(channel, id, _)| (channel, id)));
+    }
+
+    let expected: Vec<(String, String)> = publisher
+        .await
+        .expect("publisher")
+        .into_iter()
+        .filter(|(channel, _)| *channel != "c")
+        .map(|(channel, id)| (channel.to_owned(), id))
+        .collect();
+    assert_eq!(received, expected);
+}
+
+#[tokio::test]
+async fn outdated_or_unknown_cursors_get_an_explicit_reset() {
+    let server = Server::start_with(&[("HISTORY_LEN", "2")]);
+    let first = server.publish("feed", json!(1)).await;
+    let mut last = first.clone();
+    for n in 2..=4 {
+        last = server.publish("feed", json!(n)).await;
+    }
+    for stale in ["1", first.as_str(), "18446744073709551615"] {
+        let body = poll(&server, &format!("channel=feed&cursor={stale}")).await;
+        assert_eq!(body["reset"], true, "cursor {stale}");
+        assert!(messages(&body).is_empty());
+        assert_eq!(cursor(&body), last, "continue from the newest message");
+    }
+
+    let after = server.publish("feed", json!("after")).await;
+    let body = poll(&server, &format!("channel=feed&cursor={last}")).await;
+    assert_eq!(messages(&body)[0].1, after, "the reset cursor resumes");
+}
+
+#[tokio::test]
+async fn a_cursor_from_a_previous_run_gets_a_reset() {
+    let old = {
+        let server = Server::start();
+        server.publish("feed", json!("old")).await
+    };
+    let server = Server::start();
+    let new = server.publish("feed", json!("new")).await;
+    let body = poll(&server, &format!("channel=feed&cursor={old}")).await;
+    assert_eq!(body["reset"], true);
+    assert!(messages(&body).is_empty());
+    assert_eq!(cursor(&body), new);
+}
+
+#[tokio::test]
+async fn bad_polls_are_400_with_a_json_error() {
+    let server = Server::start();
+    let client = reqwest::Client::new();
+    for query in [
+        "",
+        "channel=",
+        "channel=a%20b",
+        "cursor=1",
+        "channel=ok&cursor=abc",
+        "channel=ok&cursor=-1",
+        "channel=ok&cursor=",
+        "channel=ok&cursor=99999999999999999999999",
+        "channel=ok&timeout=abc",
+        "channel=ok&timeout=0",
+        "channel=ok&timeout=61",
+        "channel=ok&timeout=-1",
+        "channel=ok&timeout=1.5",
+    ] {
+        let response = client
+            .get(server.url(&format!("/poll?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{query:?}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"].is_string(), "{query:?}");
+    }
+    let response = client
+        .post(server.url("/poll?channel=ok"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+}
+
+/// Sends a request over a plain socket and returns it once the request is written,
+/// so the test knows exactly which requests the server has been sent.
+fn send(server: &Server, target: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(server.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set a read timeout");
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    )
+    .expect("send the request");
+    stream
+}
+
+/// Reads the whole response to a request sent by [`send`]: status line and body.
+fn receive(mut stream: TcpStream) -> (String, String) {
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("a complete response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a header section");
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    (status, body.to_owned())
+}
+
+#[test]
+fn shutdown_answers_held_polls_promptly() {
+    let mut server = Server::start();
+    let polls: Vec<TcpStream> = (0..50)
+        .map(|_| send(&server, "/poll?channel=quiet&timeout=60"))
+        .collect();
+    // Connections are accepted in order: once a later one is answered, every poll
+    // above has reached the server.
+    let (status, _) = receive(send(&server, "/healthz"));
+    assert_eq!(status, "HTTP/1.1 200 OK");
+
+    let (status, took) = server.terminate();
+    assert!(status.success(), "clean exit, got {status}");
+    assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
+    for stream in polls {
+        let (status, body) = receive(stream);
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        let body: Value = serde_json::from_str(&body).expect("a JSON body");
+        assert_eq!(body["messages"], json!([]));
+        assert!(body["cursor"].is_string());
+    }
+}

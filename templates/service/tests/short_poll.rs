@@ -1,0 +1,221 @@
+//! Short polling end to end: immediate answers, the cursor as ETag and 304s while
+//! nothing changed.
+
+mod common;
+
+use common::Server;
+use reqwest::header::{ETAG, IF_NONE_MATCH};
+use serde_json::{Value, json};
+
+/// A poll's answer, with the headers every 200 must carry checked.
+async fn poll(server: &Server, query: &str) -> Value {
+    let response = reqwest::get(server.url(&format!("/messages?{query}")))
+        .await
+        .expect("GET /messages");
+    assert_eq!(response.status(), 200, "{query}");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    let etag = response.headers()[ETAG].to_str().unwrap().to_owned();
+    let body: Value = response.json().await.expect("a JSON body");
+    assert_eq!(
+        etag,
+        format!("\"{}\"", cursor(&body)),
+        "the ETag is the cursor"
+    );
+    assert!(body["poll_interval_ms"].as_u64().is_some_and(|ms| ms > 0));
+    body
+}
+
+/// A poll sent with `If-None-Match`: its status, ETag and raw body.
+async fn revalidate(server: &Server, query: &str, if_none_match: &str) -> (u16, String, String) {
+    let response = reqwest::Client::new()
+        .get(server.url(&format!("/messages?{query}")))
+        .header(IF_NONE_MATCH, if_none_match)
+        .send()
+        .await
+        .expect("GET /messages");
+    let status = response.status().as_u16();
+    let etag = response.headers()[ETAG].to_str().unwrap().to_owned();
+    (status, etag, response.text().await.expect("a body"))
+}
+
+/// The messages of a poll's answer as `(channel, id, data)`.
+fn messages(body: &Value) -> Vec<(String, String, Value)> {
+    body["messages"]
+        .as_array()
+        .expect("a messages array")
+        .iter()
+        .map(|message| common::envelope(&message.to_string()))
+        .collect()
+}
+
+fn cursor(body: &Value) -> String {
+    body["cursor"].as_str().expect("a cursor string").to_owned()
+}
+
+#[tokio::test]
+async fn without_a_cursor_answers_the_current_cursor() {
+    let server = Server::start();
+    server.publish("feed", json!(1)).await;
+    let last = server.publish("other", json!(2)).await;
+    let body = poll(&server, "channel=feed").await;
+    assert!(messages(&body).is_empty());
+    assert_eq!(cursor(&body), last, "the cursor of the newest message");
+    assert_eq!(body.get("reset"), None);
+}
+
+#[tokio::test]
+async fn answers_at_once_with_what_is_newer_than_the_cursor() {
+    let server = Server::start();
+    let seen = server.publish("feed", json!("seen")).await;
+    let a = server.publish("feed", json!({"n": 1})).await;
+    server.publish("other", json!("not for us")).await;
+    let b = server.publish("feed", json!([2])).await;
+
+    let body = poll(&server, &format!("channel=feed&cursor={seen}")).await;
+    assert_eq!(
+        messages(&body),
+        [
+            ("feed".into(), a, json!({"n": 1})),
+            ("feed".into(), b.clone(), json!([2])),
+        ]
+    );
+    assert_eq!(cursor(&body), b);
+
+    let body = poll(&server, &format!("channel=feed&cursor={b}")).await;
+    assert!(messages(&body).is_empty());
+    assert_eq!(cursor(&body), b, "nothing new keeps the cursor");
+}
+
+#[tokio::test]
+async fn a_matching_if_none_match_gets_304_until_something_changes() {
+    let server = Server::start();
+    let seen = server.publish("feed", json!("seen")).await;
+    let query = format!("channel=feed&cursor={seen}");
+    let etag = format!("\"{seen}\"");
+
+    for header in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"0\", {etag}"),
+        "*".to_owned(),
+    ] {
+        let (status, answered_etag, body) = revalidate(&server, &query, &header).await;
+        assert_eq!(status, 304, "If-None-Match: {header}");
+        assert_eq!(answered_etag, etag);
+        assert_eq!(body, "", "a 304 has no body");
+    }
+    let (status, _, _) = revalidate(&server, &query, "\"0\"").await;
+    assert_eq!(status, 200, "another ETag is no match");
+
+    server.publish("other", json!("elsewhere")).await;
+    let (status, _, _) = revalidate(&server, &query, &etag).await;
+    assert_eq!(status, 304, "other channels do not change this one");
+
+    let id = server.publish("feed", json!("news")).await;
+    let (status, answered_etag, body) = revalidate(&server, &query, &etag).await;
+    assert_eq!(status, 200, "a publish changes the answer");
+    assert_eq!(answered_etag, format!("\"{id}\""));
+    let body: Value = serde_json::from_str(&body).expect("a JSON body");
+    assert_eq!(messages(&body), [("feed".into(), id, json!("news"))]);
+}
+
+#[tokio::test]
+async fn a_sequence_of_polls_sees_every_message_once_in_order() {
+    let server = Server::start();
+    let mut cursor_now = server.publish("a", json!("start")).await;
+    let mut expected = Vec::new();
+    let mut received = Vec::new();
+    for n in 0..60 {
+        let channel = ["a", "b", "c"][n % 3];
+        let id = server.publish(channel, json!(n)).await;
+        if channel != "c" {
+            expected.push((channel.to_owned(), id));
+        }
+        // Poll at uneven points, so answers carry zero, one or several messages.
+        if n % 7 == 0 || n % 11 == 0 {
+            let body = poll(&server, &format!("channel=a&channel=b&cursor={cursor_now}")).await;
+            cursor_now = cursor(&body);
+            received.extend(messages(&body).into_iter().map(|(c, id, _)| (c, id)));
+        }
+    }
+    let body = poll(&server, &format!("channel=a&channel=b&cursor={cursor_now}")).await;
+    received.extend(messages(&body).into_iter().map(|(c, id, _)| (c, id)));
+    assert_eq!(received, expected);
+    assert_eq!(cursor(&body), expected.last().unwrap().1);
+}
+
+#[tokio::test]
+async fn outdated_or_unknown_cursors_get_an_explicit_reset() {
+    let server = Server::start_with(&[("HISTORY_LEN", "2")]);
+    let first = server.publish("feed", json!(1)).await;
+    let mut last = first.clone();
+    for n in 2..=4 {
+        last = server.publish("feed", json!(n)).await;
+    }
+    for stale in ["1", first.as_str(), "18446744073709551615"] {
+        let query = format!("channel=feed&cursor={stale}");
+        let body = poll(&server, &query).await;
+        assert_eq!(body["reset"], true, "cursor {stale}");
+        assert!(messages(&body).is_empty());
+        assert_eq!(cursor(&body), last, "continue from the newest message");
+        let (status, _, _) = revalidate(&server, &query, &format!("\"{last}\"")).await;
+        assert_eq!(status, 200, "a reset is never answered with 304");
+    }
+
+    let after = server.publish("feed", json!("after")).await;
+    let body = poll(&server, &format!("channel=feed&cursor={last}")).await;
+    assert_eq!(messages(&body)[0].1, after, "the reset cursor resumes");
+}
+
+#[tokio::test]
+async fn a_cursor_from_a_previous_run_gets_a_reset() {
+    let old = {
+        let server = Server::start();
+        server.publish("feed", json!("old")).await
+    };
+    let server = Server::start();
+    let new = server.publish("feed", json!("new")).await;
+    let body = poll(&server, &format!("channel=feed&cursor={old}")).await;
+    assert_eq!(body["reset"], true);
+    assert!(messages(&body).is_empty());
+    assert_eq!(cursor(&body), new);
+}
+
+#[tokio::test]
+async fn poll_interval_follows_the_environment() {
+    let server = Server::start_with(&[("POLL_INTERVAL_MS", "750")]);
+    let body = poll(&server, "channel=feed").await;
+    assert_eq!(body["poll_interval_ms"], 750);
+}
+
+#[tokio::test]
+async fn bad_polls_are_400_with_a_json_error() {
+    let server = Server::start();
+    let client = reqwest::Client::new();
+    for query in [
+        "",
+        "channel=",
+        "channel=a%20b",
+        "cursor=1",
+        "channel=ok&cursor=abc",
+        "channel=ok&cursor=-1",
+        "channel=ok&cursor=",
+        "channel=ok&cursor=99999999999999999999999",
+    ] {
+        let response = client
+            .get(server.url(&format!("/messages?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{query:?}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"].is_string(), "{query:?}");
+    }
+    let response = client
+        .post(server.url("/messages?channel=ok"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+}

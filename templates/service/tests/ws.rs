@@ -1,0 +1,545 @@
+//! WebSocket end to end: a real client (tokio-tungstenite) against the real binary.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream as StdTcpStream};
+use std::time::{Duration, Instant};
+
+use common::Server;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::{Error, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Guards every wait on the server, so a broken server fails a test instead of hanging it.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Opens `/ws{query}` with extra request headers; a refused handshake gives its status
+/// and JSON body.
+async fn try_open(
+    server: &Server,
+    query: &str,
+    headers: &[(&'static str, &str)],
+) -> Result<Socket, (u16, Value)> {
+    let mut request = format!("ws://{}/ws{query}", server.addr)
+        .into_client_request()
+        .expect("a WebSocket URL");
+    for (name, value) in headers {
+        request
+            .headers_mut()
+            .insert(*name, value.parse().expect("a header value"));
+    }
+    match connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(Error::Http(response)) => {
+            let body = response.body().as_deref().unwrap_or_default();
+            let body = serde_json::from_slice(body).unwrap_or(Value::Null);
+            Err((response.status().as_u16(), body))
+        }
+        Err(e) => panic!("WebSocket handshake failed: {e}"),
+    }
+}
+
+async fn open(server: &Server, query: &str) -> Socket {
+    match try_open(server, query, &[]).await {
+        Ok(socket) => socket,
+        Err((status, body)) => panic!("handshake refused with {status}: {body}"),
+    }
+}
+
+/// Opens `/ws?channel=...` and waits for every `subscribed` frame.
+async fn subscribed(server: &Server, channels: &[&str]) -> Socket {
+    let query: Vec<String> = channels.iter().map(|c| format!("channel={c}")).collect();
+    let mut socket = open(server, &format!("?{}", query.join("&"))).await;
+    for channel in channels {
+        assert_eq!(
+            next(&mut socket).await,
+            json!({"type": "subscribed", "channel": channel})
+        );
+    }
+    socket
+}
+
+async fn send(socket: &mut Socket, frame: Value) {
+    socket
+        .send(Message::text(frame.to_string()))
+        .await
+        .expect("send a frame");
+}
+
+/// The next text frame as JSON (pings are answered while reading).
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = timeout(PATIENCE, socket.next())
+            .await
+            .expect("a frame in time")
+            .expect("the socket stays open")
+            .expect("a valid frame");
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).expect("a JSON frame"),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+/// Reads until the server closes: the ids of the messages before it, and the close code.
+async fn read_until_close(socket: &mut Socket) -> (Vec<String>, u16, String) {
+    let mut ids = Vec::new();
+    loop {
+        let message = timeout(PATIENCE, socket.next())
+            .await
+            .expect("a frame in time")
+            .expect("a close frame before the end")
+            .expect("a valid frame");
+        match message {
+            Message::Text(text) => {
+                let frame: Value = serde_json::from_str(&text).expect("a JSON frame");
+                assert_eq!(frame["type"], "message", "{frame}");
+                ids.push(frame["id"].as_str().expect("an id").to_owned());
+            }
+            Message::Close(Some(close)) => {
+                return (ids, close.code.into(), close.reason.to_string());
+            }
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// The id of a `message` frame, checking it is one.
+fn message_id(frame: &Value) -> String {
+    assert_eq!(frame["type"], "message", "{frame}");
+    frame["id"].as_str().expect("an id").to_owned()
+}
+
+#[tokio::test]
+async fn connect_time_subscription_delivers_envelopes() {
+    let server = Server::start();
+    let mut socket = subscribed(&server, &["news", "user:42"]).await;
+    let a = server.publish("news", json!({"title": "one"})).await;
+    server.publish("elsewhere", json!("not for us")).await;
+    let b = server.publish("user:42", json!([1, 2])).await;
+
+    assert_eq!(
+        next(&mut socket).await,
+        json!({"type": "message", "channel": "news", "id": a, "data": {"title": "one"}})
+    );
+    assert_eq!(
+        next(&mut socket).await,
+        json!({"type": "message", "channel": "user:42", "id": b, "data": [1, 2]})
+    );
+}
+
+#[tokio::test]
+async fn subscribe_and_unsubscribe_frames() {
+    let server = Server::start();
+    let mut socket = open(&server, "").await;
+    send(&mut socket, json!({"type": "subscribe", "channel": "a"})).await;
+    assert_eq!(
+        next(&mut socket).await,
+        json!({"type": "subscribed", "channel": "a"})
+    );
+    let first = server.publish("a", json!(1)).await;
+    assert_eq!(message_id(&next(&mut socket).await), first);
+
+    send(&mut socket, json!({"type": "unsubscribe", "channel": "a"})).await;
+    assert_eq!(
+        next(&mut socket).await,
+        json!({"type": "unsubscribed", "channel": "a"})
+    );
+    server.publish("a", json!("not delivered")).await;
+    send(&mut socket, json!({"type": "subscribe", "channel": "b"})).await;
+    assert_eq!(
+        next(&mut socket).await,
+        json!({"type": "subscribed", "channel": "b"})
+    );
+    let on_b = server.publish("b", json!(2)).await;
+    let frame = next(&mut socket).await;
+    assert_eq!(
+        message_id(&frame),
+        on_b,
+        "nothing from the unsubscribed channel"
+    );
+}
+
+#[tokio::test]
+async fn resumes_with_since_exactly_once_in_order() {
+    let server = Server::start();
+    let seen = server.publish("feed", json!(1)).await;
+    let mut missed = Vec::new();
+    for n in 2..=4 {
+        missed.push(server.publish("feed", json!(n)).await);
+        server.publish("other", json!(n)).await;
+    }
+
+    let mut socket = open(&server, "").await;
+    send(
+        &mut socket,
+        json!({"type": "subscribe", "channel": "feed", "since": seen}),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+    for (n, id) in (2..=4).zip(&missed) {
+        assert_eq!(
+            next(&mut socket).await,
+            json!({"type": "message", "channel": "feed", "id": id, "data": n})
+        );
+    }
+    let live = server.publish("feed", json!(5)).await;
+    assert_eq!(
+        message_id(&next(&mut socket).await),
+        live,
+        "live delivery follows the replay with nothing repeated"
+    );
+
+    let mut by_query = open(&server, &format!("?channel=feed&since={}", missed[1])).await;
+    assert_eq!(next(&mut by_query).await["type"], "subscribed");
+    assert_eq!(message_id(&next(&mut by_query).await), missed[2]);
+}
+
+#[tokio::test]
+async fn unknown_or_outdated_cursor_gets_a_reset() {
+    let server = Server::start_with(&[("HISTORY_LEN", "2")]);
+    let first = server.publish("feed", json!(1)).await;
+    for n in 2..=4 {
+        server.publish("feed", json!(n)).await;
+    }
+    for cursor in ["1", first.as_str()] {
+        let mut socket = open(&server, "").await;
+        send(
+            &mut socket,
+            json!({"type": "subscribe", "channel": "feed", "since": cursor}),
+        )
+        .await;
+        assert_eq!(next(&mut socket).await["type"], "subscribed");
+        let reset = next(&mut socket).await;
+        assert_eq!(reset["type"], "reset", "cursor {cursor}: {reset}");
+        assert_eq!(reset["channel"], "feed");
+        assert!(reset["cursor"].is_string(), "{reset}");
+        let live = server.publish("feed", json!("after")).await;
+        assert_eq!(
+            message_id(&next(&mut socket).await),
+            live,
+            "live delivery continues after a reset"
+        );
+
+        let mut by_query = open(&server, &format!("?channel=feed&since={cursor}")).await;
+        assert_eq!(next(&mut by_query).await["type"], "subscribed");
+        assert_eq!(next(&mut by_query).await["type"], "reset");
+    }
+}
+
+#[tokio::test]
+async fn publish_frames_take_the_hub_path() {
+    let server = Server::start();
+    let mut listener = subscribed(&server, &["room"]).await;
+    let mut publisher = open(&server, "").await;
+    send(
+        &mut publisher,
+        json!({"type": "publish", "channel": "room", "data": {"text": "hi"}}),
+    )
+    .await;
+    let published = next(&mut publisher).await;
+    assert_eq!(published["type"], "published");
+    assert_eq!(published["channel"], "room");
+    let id = published["id"].as_str().expect("an id");
+    assert_eq!(
+        next(&mut listener).await,
+        json!({"type": "message", "channel": "room", "id": id, "data": {"text": "hi"}})
+    );
+    let after = server.publish("room", json!(null)).await;
+    assert!(common::id_order(&after) > common::id_order(id));
+}
+
+#[tokio::test]
+async fn publish_frames_need_the_token_when_one_is_set() {
+    let server = Server::start_with(&[("PUBLISH_TOKEN", "s3cret")]);
+    let publish = json!({"type": "publish", "channel": "room", "data": 1});
+
+    let mut anonymous = open(&server, "").await;
+    send(&mut anonymous, publish.clone()).await;
+    let refused = next(&mut anonymous).await;
+    assert_eq!(refused["type"], "error", "{refused}");
+
+    let by_query = try_open(&server, "?token=s3cret", &[]).await;
+    let by_header = try_open(&server, "", &[("authorization", "Bearer s3cret")]).await;
+    for socket in [by_query, by_header] {
+        let mut socket = socket.expect("the right token is accepted");
+        send(&mut socket, publish.clone()).await;
+        assert_eq!(next(&mut socket).await["type"], "published");
+    }
+
+    for (query, headers) in [
+        ("?token=wrong", &[][..]),
+        ("", &[("authorization", "Bearer wrong")][..]),
+    ] {
+        let Err((status, body)) = try_open(&server, query, headers).await else {
+            panic!("a wrong token is refused");
+        };
+        assert_eq!(status, 401);
+        assert!(body["error"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn malformed_frames_get_an_error_and_the_connection_stays() {
+    let server = Server::start();
+    let mut socket = open(&server, "").await;
+    let bad = [
+        "not json",
+        "[]",
+        r#"{"type": "dance", "channel": "x"}"#,
+        r#"{"type": "subscribe"}"#,
+        r#"{"type": "subscribe", "channel": "a b"}"#,
+        r#"{"type": "subscribe", "channel": "x", "since": "abc"}"#,
+        r#"{"type": "subscribe", "channel": "x", "extra": 1}"#,
+        r#"{"type": "publish", "channel": "x"}"#,
+    ];
+    for text in bad {
+        socket.send(Message::text(text)).await.expect("send");
+        let reply = next(&mut socket).await;
+        assert_eq!(reply["type"], "error", "{text}: {reply}");
+        assert!(reply["message"].is_string(), "{text}: {reply}");
+    }
+    socket
+        .send(Message::binary(vec![0, 159, 146, 150]))
+        .await
+        .expect("send");
+    assert_eq!(next(&mut socket).await["type"], "error");
+
+    for n in 0..32 {
+        let channel = format!("c{n}");
+        send(
+            &mut socket,
+            json!({"type": "subscribe", "channel": channel}),
+        )
+        .await;
+        assert_eq!(
+            next(&mut socket).await,
+            json!({"type": "subscribed", "channel": channel})
+        );
+    }
+    send(
+        &mut socket,
+        json!({"type": "subscribe", "channel": "one-too-many"}),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["type"], "error");
+
+    let id = server.publish("c0", json!("still here")).await;
+    assert_eq!(message_id(&next(&mut socket).await), id);
+}
+
+#[tokio::test]
+async fn bad_connect_queries_are_refused_before_the_upgrade() {
+    let server = Server::start();
+    let too_many: Vec<String> = (0..33).map(|n| format!("channel=c{n}")).collect();
+    for query in [
+        "?channel=".to_owned(),
+        "?channel=a%20b".to_owned(),
+        "?channel=ok&since=abc".to_owned(),
+        format!("?{}", too_many.join("&")),
+    ] {
+        let Err((status, body)) = try_open(&server, &query, &[]).await else {
+            panic!("{query} is refused");
+        };
+        assert_eq!(status, 400, "{query}");
+        assert!(body["error"].is_string(), "{query}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_frame_over_64_kib_closes_with_1009() {
+    let server = Server::start();
+    let mut socket = open(&server, "").await;
+    let data = "x".repeat(65 * 1024);
+    send(
+        &mut socket,
+        json!({"type": "publish", "channel": "x", "data": data}),
+    )
+    .await;
+    let (ids, code, _) = read_until_close(&mut socket).await;
+    assert!(ids.is_empty());
+    assert_eq!(code, 1009);
+}
+
+#[tokio::test]
+async fn invalid_utf8_closes_with_1007() {
+    let server = Server::start();
+    let mut socket = open(&server, "").await;
+    let frame = Frame::message(vec![b'"', 0xff, 0xfe, b'"'], OpCode::Data(Data::Text), true);
+    socket.send(Message::Frame(frame)).await.expect("send");
+    let (_, code, _) = read_until_close(&mut socket).await;
+    assert_eq!(code, 1007);
+}
+
+#[tokio::test]
+async fn origin_must_be_the_same_host_by_default() {
+    let server = Server::start();
+    let same_host = format!("http://{}", server.addr);
+    assert!(try_open(&server, "", &[]).await.is_ok(), "no Origin");
+    assert!(
+        try_open(&server, "", &[("origin", &same_host)])
+            .await
+            .is_ok()
+    );
+    for origin in ["http://evil.example", "null", "http://127.0.0.1:1"] {
+        let Err((status, body)) = try_open(&server, "", &[("origin", origin)]).await else {
+            panic!("{origin} is refused");
+        };
+        assert_eq!(status, 403, "{origin}");
+        assert!(body["error"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn allowed_origins_replace_the_same_host_rule() {
+    let server = Server::start_with(&[(
+        "ALLOWED_ORIGINS",
+        "https://app.example, https://admin.example/",
+    )]);
+    for origin in ["https://app.example", "https://admin.example"] {
+        assert!(
+            try_open(&server, "", &[("origin", origin)]).await.is_ok(),
+            "{origin}"
+        );
+    }
+    let same_host = format!("http://{}", server.addr);
+    let refused = try_open(&server, "", &[("origin", &same_host)]).await;
+    assert_eq!(refused.err().map(|(status, _)| status), Some(403));
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_and_can_resume() {
+    let server = Server::start_with(&[("QUEUE_LEN", "4")]);
+    let mut socket = subscribed(&server, &["bulk"]).await;
+    // Far more than the socket buffers and the queue hold while nobody reads.
+    let payload = "x".repeat(60 * 1024);
+    let mut ids = Vec::new();
+    for _ in 0..200 {
+        ids.push(server.publish("bulk", json!(payload)).await);
+    }
+
+    let (received, code, reason) = read_until_close(&mut socket).await;
+    assert_eq!(code, 1013, "Try Again Later ({reason})");
+    assert!(!received.is_empty() && received.len() < ids.len());
+    assert_eq!(
+        received,
+        ids[..received.len()],
+        "what arrived before the cut is complete and in order"
+    );
+
+    let last = received.last().expect("a last id");
+    let mut resumed = open(&server, &format!("?channel=bulk&since={last}")).await;
+    assert_eq!(next(&mut resumed).await["type"], "subscribed");
+    for id in &ids[received.len()..] {
+        assert_eq!(
+            &message_id(&next(&mut resumed).await),
+            id,
+            "resume fills the gap"
+        );
+    }
+}
+
+/// Does the upgrade by hand, then only reads: never a pong. Returns the opcodes of the
+/// frames received and how long the server kept the connection.
+fn silent_peer(addr: SocketAddr) -> (Vec<u8>, Duration) {
+    let mut stream = StdTcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    write!(
+        stream,
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .expect("send the handshake");
+    let started = Instant::now();
+    let mut head = Vec::new();
+    let mut byte = [0];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream
+            .read_exact(&mut byte)
+            .expect("the handshake response");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "upgraded");
+
+    let mut frames = Vec::new();
+    let mut buffer = [0; 512];
+    loop {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the server keeps pinging a peer that never answers"
+        );
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => frames.extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("the server never dropped the silent peer: {e}"),
+        }
+    }
+    let mut opcodes = Vec::new();
+    let mut rest = &frames[..];
+    while let [first, length, tail @ ..] = rest {
+        let length = usize::from(length & 0x7f);
+        assert!(length < 126 && tail.len() >= length, "small control frames");
+        opcodes.push(first & 0x0f);
+        rest = &tail[length..];
+    }
+    (opcodes, started.elapsed())
+}
+
+#[tokio::test]
+async fn peers_that_stop_answering_pings_are_dropped() {
+    let server = Server::start_with(&[("WS_PING_SECS", "1")]);
+    let mut answering = subscribed(&server, &["alive"]).await;
+    // tungstenite answers pings while it reads, so keep reading in the background.
+    let (frames, mut received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = answering.next().await {
+            if let Message::Text(text) = message {
+                let _ = frames.send(text.to_string());
+            }
+        }
+    });
+
+    let addr = server.addr;
+    let (opcodes, lived) = tokio::task::spawn_blocking(move || silent_peer(addr))
+        .await
+        .expect("the silent peer");
+    assert!(opcodes.contains(&0x9), "pinged before being dropped");
+    assert!(lived >= Duration::from_secs(1), "dropped after {lived:?}");
+
+    let id = server.publish("alive", json!("still here")).await;
+    let text = timeout(PATIENCE, received.recv())
+        .await
+        .expect("a frame in time")
+        .expect("the answering client is still connected");
+    let frame: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(message_id(&frame), id);
+}
+
+#[tokio::test]
+async fn shutdown_closes_every_socket_with_1001() {
+    let mut server = Server::start();
+    let mut sockets = Vec::new();
+    // Enough that exiting without waiting for the sockets would cut some of them off.
+    for _ in 0..200 {
+        sockets.push(subscribed(&server, &["news"]).await);
+    }
+    let (status, took) = server.terminate();
+    assert!(status.success(), "clean exit, got {status}");
+    assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
+    for socket in &mut sockets {
+        let (_, code, _) = read_until_close(socket).await;
+        assert_eq!(code, 1001);
+    }
+}

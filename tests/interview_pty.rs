@@ -1,0 +1,235 @@
+//! Drives the real interview through a pseudo-terminal, the way a person would: wait for
+//! each prompt's text, then press keys. dialoguer reads keys in raw mode, so `j` moves down
+//! a list, space toggles, `\r` is Enter.
+
+#![cfg(unix)]
+
+use std::path::Path;
+use std::process::Command;
+
+use rexpect::process::WaitStatus;
+use rexpect::session::{Options, PtySession, spawn_with_options};
+
+/// Generous: CI machines are slow, and every wait ends as soon as the text appears.
+const TIMEOUT_MS: u64 = 30_000;
+
+fn spawn(dir: &Path, args: &[&str]) -> PtySession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rtgen"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(TIMEOUT_MS))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap()
+}
+
+/// Types `keys`; rexpect buffers writes until flushed.
+fn press(session: &mut PtySession, keys: &str) {
+    session.send(keys).unwrap();
+    session.flush().unwrap();
+}
+
+fn exit_code(session: &PtySession) -> i32 {
+    match session.process().wait().unwrap() {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("rtgen did not exit normally: {other:?}"),
+    }
+}
+
+fn advise_json(dir: &Path, file: &str) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_rtgen"))
+        .args(["advise", "--format", "json", "--answers", file])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn bidirectional_interview_recommends_and_saves_reproducible_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(dir.path(), &["advise"]);
+
+    p.exp_string("Which way does the live data flow?").unwrap();
+    press(&mut p, "j\r"); // bidirectional
+    p.exp_string("What is it for?").unwrap();
+    press(&mut p, "\r"); // chat
+    let before_servers = p
+        .exp_string("How many servers will hold client connections?")
+        .unwrap();
+    assert!(
+        !before_servers.contains("How fresh"),
+        "no freshness question for bidirectional traffic"
+    );
+    press(&mut p, "0\r");
+    p.exp_string("out of range").unwrap();
+    press(&mut p, "2\r");
+    p.exp_string("Which constraints apply?").unwrap();
+    press(&mut p, " \r"); // websockets_blocked
+
+    p.exp_string("Recommended: sse").unwrap();
+    p.exp_string("upstream: http-post").unwrap();
+    p.exp_string("fan-out:  redis").unwrap();
+    p.exp_string("Save these answers to a file for scripted use?")
+        .unwrap();
+    press(&mut p, "y");
+    p.exp_string("File name").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Saved to rtgen.toml").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+
+    let report = advise_json(dir.path(), "rtgen.toml");
+    assert_eq!(report["strategy"], "sse");
+    assert_eq!(report["upstream"], "http-post");
+    assert_eq!(report["fanout"], "redis");
+    assert_eq!(report["answers"]["constraints"]["websockets_blocked"], true);
+}
+
+#[test]
+fn server_to_client_interview_never_overwrites_without_asking() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rtgen.toml"), "keep me\n").unwrap();
+    let mut p = spawn(dir.path(), &["advise"]);
+
+    p.exp_string("Which way does the live data flow?").unwrap();
+    press(&mut p, "\r"); // server-to-client
+    p.exp_string("What is it for?").unwrap();
+    press(&mut p, "jjj\r"); // stock-ticker
+    p.exp_string("How fresh must the clients' view be?")
+        .unwrap();
+    press(&mut p, "\r"); // instant
+    p.exp_string("How many servers will hold client connections?")
+        .unwrap();
+    press(&mut p, "\r"); // default 1
+    p.exp_string("Which constraints apply?").unwrap();
+    press(&mut p, "jjj \r"); // mobile
+
+    p.exp_string("Recommended: sse").unwrap();
+    p.exp_string("fan-out:  memory").unwrap();
+    p.exp_string("battery").unwrap();
+    p.exp_string("Save these answers to a file for scripted use?")
+        .unwrap();
+    press(&mut p, "y");
+    p.exp_string("File name").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("`rtgen.toml` exists. Overwrite it?").unwrap();
+    press(&mut p, "n");
+    p.exp_string("File name").unwrap();
+    press(&mut p, "ticker.toml\r");
+    p.exp_string("Saved to ticker.toml").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("rtgen.toml")).unwrap(),
+        "keep me\n"
+    );
+    let report = advise_json(dir.path(), "ticker.toml");
+    assert_eq!(report["strategy"], "sse");
+    assert_eq!(report["fanout"], "memory");
+    assert_eq!(report["answers"]["traffic"]["use_case"], "stock-ticker");
+    assert_eq!(report["answers"]["constraints"]["mobile"], true);
+}
+
+#[test]
+fn only_unanswered_questions_are_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(
+        dir.path(),
+        &[
+            "advise",
+            "--set",
+            "traffic.direction=server-to-client",
+            "--set",
+            "scale.servers=3",
+            "--set",
+            "constraints.mvp=true",
+        ],
+    );
+    let before = p.exp_string("What is it for?").unwrap();
+    assert!(
+        !before.contains("Which way"),
+        "direction was given: {before}"
+    );
+    press(&mut p, "jjjj\r"); // dashboard
+    p.exp_string("How fresh must the clients' view be?")
+        .unwrap();
+    press(&mut p, "jj\r"); // minutes
+    let before = p.exp_string("Which constraints apply?").unwrap();
+    assert!(
+        !before.contains("How many servers"),
+        "servers were given: {before}"
+    );
+    press(&mut p, "\r");
+    p.exp_string("Recommended: short-polling").unwrap();
+    p.exp_string("Save these answers").unwrap();
+    press(&mut p, "n");
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+    assert!(!dir.path().join("rtgen.toml").exists());
+}
+
+#[test]
+fn ctrl_c_exits_130_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(dir.path(), &["advise"]);
+    p.exp_string("Which way does the live data flow?").unwrap();
+    press(&mut p, "j\r");
+    p.exp_string("What is it for?").unwrap();
+    p.send_control('c').unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 130);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+#[test]
+fn ctrl_c_at_the_save_prompt_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(
+        dir.path(),
+        &[
+            "advise",
+            "--set",
+            "traffic.direction=bidirectional",
+            "--set",
+            "traffic.use_case=game",
+        ],
+    );
+    p.exp_string("How many servers").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Which constraints apply?").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Save these answers").unwrap();
+    press(&mut p, "y");
+    p.exp_string("File name").unwrap();
+    p.send_control('c').unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 130);
+    assert!(!dir.path().join("rtgen.toml").exists());
+}
+
+#[test]
+fn escape_interrupts_with_exit_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(dir.path(), &["advise"]);
+    p.exp_string("Which way does the live data flow?").unwrap();
+    press(&mut p, "\x1b");
+    p.exp_string("error: interrupted").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 130);
+}

@@ -1,0 +1,138 @@
+//! `rtgen new` in a pseudo-terminal, as a person uses it: the name prompt, the
+//! interview, the strategy choice, and the safety rules that must hold before any
+//! question is asked.
+
+#![cfg(unix)]
+
+use std::path::Path;
+use std::process::Command;
+
+use rexpect::process::WaitStatus;
+use rexpect::session::{Options, PtySession, spawn_with_options};
+
+/// Generous: CI machines are slow, and every wait ends as soon as the text appears.
+const TIMEOUT_MS: u64 = 30_000;
+
+fn spawn(dir: &Path, args: &[&str]) -> PtySession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rtgen"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(TIMEOUT_MS))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap()
+}
+
+fn press(session: &mut PtySession, keys: &str) {
+    session.send(keys).unwrap();
+    session.flush().unwrap();
+}
+
+fn exit_code(session: &PtySession) -> i32 {
+    match session.process().wait().unwrap() {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("rtgen did not exit normally: {other:?}"),
+    }
+}
+
+#[test]
+fn a_non_empty_target_is_refused_before_any_question() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("demo")).unwrap();
+    std::fs::write(dir.path().join("demo/notes.txt"), "mine").unwrap();
+    let mut p = spawn(dir.path(), &["new", "demo"]);
+    let output = p.exp_eof().unwrap();
+    assert!(output.contains("exists and is not empty"), "{output}");
+    for question in ["Project name", "Which way does the live data flow?"] {
+        assert!(!output.contains(question), "asked {question:?}: {output}");
+    }
+    assert_eq!(exit_code(&p), 3);
+}
+
+#[test]
+fn the_whole_flow_asks_the_name_then_the_questions_then_the_strategy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(dir.path(), &["new"]);
+
+    p.exp_string("Project name").unwrap();
+    press(&mut p, "2fast\r");
+    p.exp_string("try `fast2` or `app-2fast`").unwrap();
+    press(&mut p, "live-demo\r");
+    p.exp_string("Which way does the live data flow?").unwrap();
+    press(&mut p, "\r"); // server-to-client
+    p.exp_string("What is it for?").unwrap();
+    press(&mut p, "\r"); // the first use case
+    p.exp_string("How fresh must the clients' view be?")
+        .unwrap();
+    press(&mut p, "\r"); // instant
+    p.exp_string("How many servers will hold client connections?")
+        .unwrap();
+    press(&mut p, "1\r");
+    p.exp_string("Which constraints apply?").unwrap();
+    press(&mut p, "\r"); // none
+    p.exp_string("Which strategy should the service use?")
+        .unwrap();
+    press(&mut p, "\r"); // the recommended one, preselected
+    p.exp_string("Created live-demo").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+
+    let record = std::fs::read_to_string(dir.path().join("live-demo/rtgen.toml")).unwrap();
+    assert!(record.contains("name = \"live-demo\""), "{record}");
+    assert!(record.contains("strategy = \"sse\""), "{record}");
+}
+
+#[test]
+fn a_ruled_out_pick_is_explained_and_asked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--preset",
+        "news-feed",
+        "--set",
+        "constraints.websockets_blocked=true",
+    ];
+    // The choice lists the ranking in order; find where WebSockets sits.
+    let json = Command::new(env!("CARGO_BIN_EXE_rtgen"))
+        .arg("advise")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let rec: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let position = rec["ranking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|r| r["strategy"] == "websocket")
+        .unwrap();
+
+    let mut new_args = vec!["new", "demo"];
+    new_args.extend(args);
+    let mut p = spawn(dir.path(), &new_args);
+    p.exp_string("Which strategy should the service use?")
+        .unwrap();
+    press(&mut p, &format!("{}\r", "j".repeat(position)));
+    p.exp_string("websocket cannot be used").unwrap();
+    p.exp_string("Which strategy should the service use?")
+        .unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Created demo").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+}
+
+#[test]
+fn ctrl_c_in_the_interview_exits_130_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(dir.path(), &["new", "demo"]);
+    p.exp_string("Which way does the live data flow?").unwrap();
+    p.send_control('c').unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 130);
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+}

@@ -1,0 +1,103 @@
+//! Snapshots of what `rtgen new` writes for every strategy x fan-out, so that every
+//! template change is reviewed as a diff. One snapshot per output path holds each
+//! distinct version of that file with the combinations that produce it: a change to
+//! a shared template shows up once, not eight times.
+//!
+//! After a deliberate change: `cargo insta review`, or
+//! `INSTA_UPDATE=always cargo test --test new_snapshots` and read the git diff.
+
+use std::collections::BTreeMap;
+
+use rtgen::advisor;
+use rtgen::answers::file;
+use rtgen::generate::{self, FANOUTS, ProjectName, STRATEGIES, Templates};
+
+/// Realistic answers (what `--preset news-feed` gives) with the combination pinned.
+fn answers_text(strategy: &str, fanout: &str) -> String {
+    let servers = if fanout == "redis" { 3 } else { 1 };
+    format!(
+        r#"
+name = "live-scores"
+description = "Live match scores"
+
+[traffic]
+direction = "server-to-client"
+use_case = "news-feed"
+freshness = "seconds"
+
+[scale]
+servers = {servers}
+
+[generate]
+strategy = "{strategy}"
+fanout = "{fanout}"
+"#
+    )
+}
+
+/// path -> each distinct contents with the combinations producing it, in the
+/// order the combinations are generated (stable, unlike ordering by contents).
+type Variants = BTreeMap<String, Vec<(Vec<u8>, Vec<String>)>>;
+
+fn generate_all() -> (Variants, BTreeMap<String, Vec<String>>) {
+    let templates = Templates::load(generate::embedded()).unwrap_or_else(|e| panic!("{e}"));
+    let name = ProjectName::parse("live-scores").unwrap();
+    let mut variants = Variants::new();
+    let mut file_sets = BTreeMap::new();
+    for strategy in STRATEGIES {
+        for fanout in FANOUTS {
+            let combo = format!("{strategy}/{fanout}");
+            let answers = file::parse(
+                &answers_text(&strategy.to_string(), &fanout.to_string()),
+                "snapshot",
+            )
+            .and_then(|partial| partial.validate())
+            .unwrap_or_else(|e| panic!("{combo}: {e}"));
+            let rec = advisor::advise(&answers).unwrap_or_else(|e| panic!("{combo}: {e:?}"));
+            let plan = generate::plan(&templates, &name, &answers, &rec)
+                .unwrap_or_else(|e| panic!("{combo}: {e}"));
+            file_sets.insert(
+                combo.clone(),
+                plan.files.iter().map(|f| f.path.clone()).collect(),
+            );
+            for file in plan.files {
+                let versions = variants.entry(file.path).or_default();
+                match versions.iter_mut().find(|(c, _)| *c == file.contents) {
+                    Some((_, combos)) => combos.push(combo.clone()),
+                    None => versions.push((file.contents, vec![combo.clone()])),
+                }
+            }
+        }
+    }
+    (variants, file_sets)
+}
+
+fn show(contents: &[u8]) -> String {
+    match std::str::from_utf8(contents) {
+        Ok(text) => text.to_owned(),
+        Err(_) => format!("<binary, {} bytes>\n", contents.len()),
+    }
+}
+
+#[test]
+fn generated_files() {
+    let (variants, file_sets) = generate_all();
+    let mut sets = String::new();
+    for (combo, paths) in &file_sets {
+        sets.push_str(&format!("{combo}:\n"));
+        for path in paths {
+            sets.push_str(&format!("  {path}\n"));
+        }
+    }
+    insta::assert_snapshot!("file_sets", sets);
+
+    for (path, versions) in &variants {
+        let mut text = String::new();
+        for (contents, combos) in versions {
+            text.push_str(&format!("======== {} ========\n", combos.join(", ")));
+            text.push_str(&show(contents));
+        }
+        let name = format!("file@{}", path.replace('/', "__"));
+        insta::assert_snapshot!(name, text);
+    }
+}

@@ -1,0 +1,84 @@
+//! Generated projects for the tests that prove them: written with the real `rtgen new`
+//! into `target/tmp/generated/<strategy>-<fanout>`, all sharing one target directory
+//! so their dependencies compile once and reruns are incremental.
+
+#![allow(dead_code)] // Each test file uses a different part of this module.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+pub const STRATEGIES: [&str; 4] = ["short-polling", "long-polling", "sse", "websocket"];
+pub const FANOUTS: [&str; 2] = ["memory", "redis"];
+
+/// Cargo runs the tests of one file in parallel; building two projects at once would
+/// only queue on the shared target directory's lock.
+static ONE_CARGO_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+pub fn cargo_lock() -> MutexGuard<'static, ()> {
+    ONE_CARGO_AT_A_TIME
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("generated")
+}
+
+pub fn target_dir() -> PathBuf {
+    workspace().join("target")
+}
+
+/// The package name of a combination's project; distinct names keep each project's
+/// binary apart in the shared target directory.
+pub fn project_name(strategy: &str, fanout: &str) -> String {
+    format!("{strategy}-{fanout}")
+}
+
+/// Writes the project with `rtgen new` (replacing the files of an earlier run).
+pub fn generate(strategy: &str, fanout: &str) -> PathBuf {
+    let name = project_name(strategy, fanout);
+    let dir = workspace().join(&name);
+    let servers = if fanout == "redis" { "3" } else { "1" };
+    let output = Command::new(env!("CARGO_BIN_EXE_rtgen"))
+        .args(["new", &name, "--yes", "--force", "--preset", "news-feed"])
+        .args(["--set", &format!("scale.servers={servers}")])
+        .args(["--strategy", strategy, "--fanout", fanout])
+        .arg("--output")
+        .arg(&dir)
+        .output()
+        .expect("run rtgen");
+    assert!(
+        output.status.success(),
+        "rtgen new failed for {strategy}/{fanout}:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    dir
+}
+
+/// Runs cargo in `project` with the shared target directory.
+pub fn cargo(project: &Path, args: &[&str]) {
+    let status = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(project)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env_remove("RUSTFLAGS")
+        .status()
+        .expect("run cargo");
+    assert!(
+        status.success(),
+        "`cargo {}` failed in {}",
+        args.join(" "),
+        project.display()
+    );
+}
+
+/// Generates and builds a combination's server, returning the binary's path.
+pub fn server_binary(strategy: &str, fanout: &str) -> PathBuf {
+    let _one = cargo_lock();
+    let project = generate(strategy, fanout);
+    cargo(&project, &["build"]);
+    target_dir()
+        .join("debug")
+        .join(project_name(strategy, fanout))
+}
