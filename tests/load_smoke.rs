@@ -1,0 +1,157 @@
+//! A tiny run of `rtgen-load` against a generated service: 20 subscribers, 10 msg/s
+//! for 2 s, over SSE and WebSocket. It proves the load client and the services agree
+//! on the API and that every figure is reported, with zero loss and zero duplicates;
+//! it sets no timing thresholds (that is the benchmark's job, `bench/run`).
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Builds rtgen-load (a workspace member) into the workspace's target directory.
+fn load_client() -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "rtgen-load"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo build -p rtgen-load");
+    assert!(status.success(), "building rtgen-load failed");
+    // CARGO_TARGET_TMPDIR is `<target>/tmp`.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir");
+    target.join("debug").join("rtgen-load")
+}
+
+/// The generated server, started on a free port; killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(binary: &Path) -> Self {
+        let mut child = Command::new(binary)
+            .args(["--bind", "127.0.0.1:0"])
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the generated server");
+        let stdout = child.stdout.take().expect("server stdout");
+        let (found, address) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    let _ = found.send(line[at + "listening on ".len()..].trim().to_owned());
+                }
+            }
+        });
+        let url = address
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server logs `listening on http://ADDR`");
+        Self { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(load: &Path, args: &[&str]) -> Value {
+    let output = Command::new(load)
+        .args(args)
+        .output()
+        .expect("run rtgen-load");
+    assert!(
+        output.status.success(),
+        "rtgen-load {} failed:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("rtgen-load prints one JSON report")
+}
+
+fn smoke(strategy: &str, transport: &str) {
+    let binary = support::server_binary(strategy, "memory");
+    let load = load_client();
+    let server = Server::start(&binary);
+    let pid = server.child.id().to_string();
+
+    let report = run(
+        &load,
+        &[
+            "broadcast",
+            "--transport",
+            transport,
+            "--url",
+            &server.url,
+            "--subscribers",
+            "20",
+            "--rate",
+            "10",
+            "--duration",
+            "2",
+            "--pid",
+            &pid,
+        ],
+    );
+    let result = &report["result"];
+    assert_eq!(result["published"], 20, "{report}");
+    assert_eq!(result["expected"], 400, "{report}");
+    assert_eq!(result["delivered"], 400, "{report}");
+    assert_eq!(result["missing"], 0, "{report}");
+    assert_eq!(result["duplicates"], 0, "{report}");
+    assert_eq!(result["disconnects"], 0, "{report}");
+    for figure in [
+        "/latency_ms/p50",
+        "/latency_ms/p99",
+        "/latency_ms/max",
+        "/deliveries_per_sec",
+        "/client_cpu_percent",
+        "/server_cpu_us_per_delivery",
+    ] {
+        assert!(
+            result.pointer(figure).is_some_and(Value::is_number),
+            "{figure} missing in {report}"
+        );
+    }
+
+    let idle = run(
+        &load,
+        &[
+            "idle",
+            "--transport",
+            transport,
+            "--url",
+            &server.url,
+            "--connections",
+            "20",
+            "--pid",
+            &pid,
+            "--settle-secs",
+            "0",
+        ],
+    );
+    assert!(idle["rss_per_connection_kib"].is_number(), "{idle}");
+    assert!(idle["rss_after_kib"].as_u64() > Some(0), "{idle}");
+}
+
+#[test]
+fn sse_broadcast_loses_nothing() {
+    smoke("sse", "sse");
+}
+
+#[test]
+fn websocket_broadcast_loses_nothing() {
+    smoke("websocket", "websocket");
+}
