@@ -5,8 +5,11 @@
 //! history without loss.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -16,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::{BufMut, Bytes, BytesMut};
-use futures_util::stream;
+use hyper::body::{Body as HttpBody, Frame};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::AppState;
@@ -25,7 +28,6 @@ use crate::hub::{Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
 use crate::params;
-use crate::shutdown::Shutdown;
 
 /// Comment lines keep idle connections alive through proxies that cut them at 30-60 s.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -77,14 +79,14 @@ async fn events(
 
     let mut keep_alive = tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let stream = Stream {
+    let mut shutdown = state.shutdown.clone();
+    let body = Body::new(Stream {
         first: Some(first.freeze()),
         subscriber,
         keep_alive,
-        shutdown: state.shutdown.clone(),
-        batch: Vec::with_capacity(BATCH),
-    };
-    let body = Body::from_stream(stream::unfold(stream, Stream::next));
+        stopping: Some(Box::pin(async move { shutdown.wait().await })),
+        batch: Vec::new(),
+    });
 
     let mut response = body.into_response();
     let headers = response.headers_mut();
@@ -98,39 +100,73 @@ async fn events(
     Ok(response)
 }
 
+/// The response body: the first chunk, then queued messages as they arrive, with a
+/// keep-alive comment when nothing was sent for a while.
 struct Stream {
     first: Option<Bytes>,
     subscriber: Subscriber,
     keep_alive: Interval,
-    shutdown: Shutdown,
+    /// Resolves on shutdown; `None` once the stream has ended.
+    stopping: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    /// Grows to the largest burst seen, not to [`BATCH`] up front.
     batch: Vec<Arc<Message>>,
 }
 
-impl Stream {
-    /// The next chunk of the response body; `None` ends the response.
-    async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
-        if let Some(first) = self.first.take() {
-            return Some((Ok(first), self));
+impl HttpBody for Stream {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = &mut *self;
+        if let Some(first) = this.first.take() {
+            return Poll::Ready(Some(Ok(Frame::data(first))));
         }
-        let chunk = tokio::select! {
-            received = self.subscriber.recv(&mut self.batch, BATCH) => {
-                if !received {
-                    // The queue overflowed: end the stream so the client reconnects
-                    // and resumes from history instead of silently missing messages.
-                    tracing::debug!("dropping a slow SSE client");
-                    return None;
-                }
-                let mut chunk = BytesMut::new();
-                append(&mut chunk, &self.batch);
-                self.batch.clear();
-                self.keep_alive.reset();
-                chunk.freeze()
-            }
-            _ = self.keep_alive.tick() => Bytes::from_static(b": keep-alive\n\n"),
-            () = self.shutdown.wait() => return None,
+        let Some(stopping) = &mut this.stopping else {
+            return Poll::Ready(None);
         };
-        Some((Ok(chunk), self))
+        if stopping.as_mut().poll(cx).is_ready() {
+            this.stopping = None;
+            return Poll::Ready(None);
+        }
+        match this.subscriber.poll_recv(cx, &mut this.batch, BATCH) {
+            Poll::Ready(true) => {
+                this.keep_alive.reset();
+                return Poll::Ready(Some(Ok(Frame::data(chunk(&mut this.batch)))));
+            }
+            Poll::Ready(false) => {
+                // The queue overflowed: end the stream so the client reconnects and
+                // resumes from history instead of silently missing messages.
+                tracing::debug!("dropping a slow SSE client");
+                this.stopping = None;
+                return Poll::Ready(None);
+            }
+            Poll::Pending => {}
+        }
+        if this.keep_alive.poll_tick(cx).is_ready() {
+            return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(
+                b": keep-alive\n\n",
+            )))));
+        }
+        Poll::Pending
     }
+}
+
+/// Takes the received messages as one chunk. A lone message, the usual case unless
+/// messages queue up, goes out as the hub's encoded bytes without a copy.
+fn chunk(batch: &mut Vec<Arc<Message>>) -> Bytes {
+    let chunk = match batch.as_slice() {
+        [message] => message.wire.clone(),
+        messages => {
+            let mut chunk = BytesMut::new();
+            append(&mut chunk, messages);
+            chunk.freeze()
+        }
+    };
+    batch.clear();
+    chunk
 }
 
 fn append(chunk: &mut BytesMut, messages: &[Arc<Message>]) {

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use serde_json::value::RawValue;
@@ -436,6 +437,19 @@ impl Subscriber {
     /// the hub has closed the queue because this subscriber fell too far behind.
     pub async fn recv(&mut self, batch: &mut Vec<Arc<Message>>, limit: usize) -> bool {
         self.receiver.recv_many(batch, limit).await > 0
+    }
+
+    /// [`recv`](Self::recv) for a hand-written future or body: `Pending` schedules a
+    /// wake-up for the next message.
+    pub fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+        batch: &mut Vec<Arc<Message>>,
+        limit: usize,
+    ) -> Poll<bool> {
+        self.receiver
+            .poll_recv_many(cx, batch, limit)
+            .map(|received| received > 0)
     }
 }
 

@@ -15,6 +15,7 @@ mod store;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use serde_json::value::RawValue;
@@ -463,13 +464,24 @@ impl Subscriber {
     /// the hub has closed the queue because this subscriber fell too far behind or
     /// Redis lost messages it was owed.
     pub async fn recv(&mut self, batch: &mut Vec<Arc<Message>>, limit: usize) -> bool {
+        std::future::poll_fn(|cx| self.poll_recv(cx, batch, limit)).await
+    }
+
+    /// [`recv`](Self::recv) for a hand-written future or body: `Pending` schedules a
+    /// wake-up for the next message.
+    pub fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+        batch: &mut Vec<Arc<Message>>,
+        limit: usize,
+    ) -> Poll<bool> {
         loop {
             let start = batch.len();
-            if self.receiver.recv_many(batch, limit).await == 0 {
-                return false;
+            if ready!(self.receiver.poll_recv_many(cx, batch, limit)) == 0 {
+                return Poll::Ready(false);
             }
             if self.replayed.is_empty() {
-                return true;
+                return Poll::Ready(true);
             }
             for message in batch.split_off(start) {
                 if !self.is_repeat(&message) {
@@ -477,7 +489,7 @@ impl Subscriber {
                 }
             }
             if batch.len() > start {
-                return true;
+                return Poll::Ready(true);
             }
         }
     }
