@@ -1,8 +1,9 @@
 //! The demo page of every generated service in a real browser (headless Chromium over
 //! the DevTools protocol): it connects, shows what is published, notices by itself
 //! when its server goes away, reconnects by itself when it is back, and resumes — with
-//! an explicit reset after a restart of an in-memory server, and without losing what
-//! was published meanwhile when Redis keeps the history.
+//! an explicit reset after a restart of an in-memory server, followed by what was
+//! published since the restart, and without losing what was published meanwhile when
+//! Redis keeps the history.
 //!
 //! A screenshot per strategy and fan-out lands in `target/tmp/screenshots/`.
 
@@ -139,7 +140,8 @@ fn check_machine(states: &[String], mark: usize) -> Vec<String> {
     states[mark..].to_vec()
 }
 
-/// One in-memory server: its restart is a new run, so the page must get a reset.
+/// One in-memory server: its restart is a new run, so the page must get a reset, then
+/// every message published since the restart.
 async fn memory(strategy: &str) {
     let binary = support::server_binary(strategy, "memory");
     let _one = ONE_BROWSER.lock().await;
@@ -157,10 +159,13 @@ async fn memory(strategy: &str) {
     page.wait_state_since("reconnecting", mark, RECONNECT).await;
 
     // Same port, new run: the page's cursor is from the previous run, which the server
-    // must answer with an explicit reset, never a silent gap. Publish once the page
-    // has its new cursor, or the reset would (rightly) skip what came before it.
+    // must answer with an explicit reset, never a silent gap, and then deliver what
+    // this run published, including before the page was back.
     server.restart();
+    let restarted = texts("restarted", 2);
+    publish_all(&server, &restarted).await;
     page.wait_state_since("reset", mark, RECONNECT).await;
+    page.wait_shown(&restarted).await;
     let after = texts("after", 3);
     publish_all(&server, &after).await;
     page.wait_shown(&after).await;

@@ -118,17 +118,24 @@ async fn sse_read_with_curl_is_a_valid_event_stream_with_ids() {
         .iter()
         .map(|e| message(e)["id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(replayed, [ids[1].clone(), ids[2].clone(), newer]);
+    assert_eq!(replayed, [ids[1].clone(), ids[2].clone(), newer.clone()]);
     drop(resumed);
 
-    // An id this server never issued: an explicit reset event, not an error.
+    // An id this server never issued: an explicit reset event, not an error, then
+    // everything history holds after the reset's cursor.
     let mut reset = curl(&["-N", "-s", &url, "-H", "Last-Event-ID: 12"]);
-    let first = &events(&mut reset, 1)[0];
+    let received = events(&mut reset, 5);
+    let first = &received[0];
     assert_eq!(first.event.as_deref(), Some("reset"), "{first:?}");
     assert!(
         first.id.is_some(),
         "a reset carries the cursor to resume from"
     );
+    let held: Vec<String> = received[1..]
+        .iter()
+        .map(|e| message(e)["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(held, [&ids[..], std::slice::from_ref(&newer)].concat());
     server.assert_no_panic();
 }
 

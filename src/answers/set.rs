@@ -1,6 +1,6 @@
 //! `--set KEY=VALUE`: one dotted key, its value read according to the key's type.
 
-use super::error::{AnswersError, Origin, Problem};
+use super::error::{AnswersError, BadName, Origin, Problem};
 use super::keys::{self, Kind};
 use super::partial::{PartialAnswers, Raw};
 use super::suggest::closest;
@@ -37,7 +37,33 @@ fn apply(answers: &mut PartialAnswers, arg: &str) -> Result<(), AnswersError> {
             },
         });
     };
-    answers.assign(spec, raw(spec.kind, value.trim()), origin)
+    let value = raw(spec.kind, value.trim());
+    if value == Raw::Str("") && !matches!(spec.kind, Kind::Text) {
+        // An answers file leaves a question open with `""`; on the command line an
+        // empty value is a mistake, not a request to be asked.
+        let problem = match spec.kind {
+            Kind::Choice(_) => Problem::NotAllowed {
+                key: spec,
+                value: String::new(),
+                suggestion: None,
+            },
+            Kind::PackageName => Problem::BadPackageName(Box::new(BadName {
+                value: String::new(),
+                reason: "the project name is empty".to_string(),
+                suggestion: None,
+            })),
+            _ => Problem::WrongType {
+                key: spec,
+                found: "an empty value".to_string(),
+            },
+        };
+        return Err(AnswersError::Invalid {
+            origin,
+            key: key.to_string(),
+            problem,
+        });
+    }
+    answers.assign(spec, value, origin)
 }
 
 /// Reads the text as the key's type would be written in TOML; quotes around strings are
@@ -64,6 +90,19 @@ mod tests {
 
     fn set(args: &[&str]) -> Result<PartialAnswers, AnswersError> {
         parse_all(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn an_empty_value_is_an_error_except_for_text() {
+        for arg in [
+            "traffic.use_case=",
+            "scale.servers=",
+            "constraints.mvp=''",
+            "name=",
+        ] {
+            assert!(set(&[arg]).is_err(), "{arg}");
+        }
+        assert!(set(&["description="]).is_ok());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-/// crates.io refuses longer names; a longer directory name helps nobody.
+/// Package registries refuse longer names; a longer directory name helps nobody.
 pub const MAX_LEN: usize = 64;
 
 /// A name that is safe as a directory name, a package name and (with `-`

@@ -78,7 +78,8 @@ async fn wait_for_messages(
     // registering, so nothing falls in between.
     let mut subscriber = state.hub.subscriber();
     let mut messages = match subscriber.subscribe(channels, Some(cursor)).await? {
-        Replay::Reset { cursor } => return Ok(reply(Vec::new(), cursor, true)),
+        // History was trimmed since the read: answer at once, with what it still holds.
+        Replay::Reset { cursor, messages } => return Ok(reply(messages, cursor, true)),
         Replay::Messages(messages) => messages,
     };
     if messages.is_empty() {

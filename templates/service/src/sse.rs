@@ -70,12 +70,18 @@ async fn events(
     // Spread reconnects of many clients over 1-3 s instead of all at once.
     let retry_ms = 1000 + RandomState::new().hash_one(Instant::now()) % 2000;
     first.put_slice(format!("retry: {retry_ms}\n\n").as_bytes());
-    match replay {
-        Replay::Reset { cursor } => first.put_slice(
-            format!("id: {cursor}\nevent: reset\ndata: {{\"cursor\":\"{cursor}\"}}\n\n").as_bytes(),
-        ),
-        Replay::Messages(messages) => append(&mut first, &messages),
-    }
+    let messages = match replay {
+        Replay::Reset { cursor, messages } => {
+            // What follows the reset event is everything history holds after `cursor`.
+            first.put_slice(
+                format!("id: {cursor}\nevent: reset\ndata: {{\"cursor\":\"{cursor}\"}}\n\n")
+                    .as_bytes(),
+            );
+            messages
+        }
+        Replay::Messages(messages) => messages,
+    };
+    append(&mut first, &messages);
 
     let mut keep_alive = tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);

@@ -5,8 +5,9 @@
 //! `{"type":"unsubscribe","channel":"x"}` and `{"type":"publish","channel":"x","data":<json>}`.
 //! The server sends `message` (the envelope with `"type":"message"`), `subscribed`,
 //! `unsubscribed`, `published` (`channel`, `id`), `reset` (`channel`, `cursor`: the
-//! history no longer covers `since`; live delivery continues after `cursor`) and
-//! `error` (`message`). A malformed frame gets an `error` frame; the connection stays.
+//! history no longer covers `since`; it is complete after `cursor`, and the messages
+//! that follow are all of it) and `error` (`message`). A malformed frame gets an
+//! `error` frame; the connection stays.
 //!
 //! Close codes: 1001 when the server shuts down, 1007 for invalid UTF-8, 1009 for a
 //! frame over 64 KiB, 1013 when the client fell too far behind (reconnect with `since`).
@@ -397,7 +398,8 @@ impl Connection {
     }
 
     /// Records new subscriptions and returns the frames that confirm them: a
-    /// `subscribed` per channel, then the replay or a `reset`.
+    /// `subscribed` per channel, then a `reset` per channel if history has a gap, then
+    /// the replay.
     fn subscribed(&mut self, channels: Vec<ChannelName>, replay: Replay) -> Vec<Frame> {
         let mut frames: Vec<Frame> = channels
             .iter()
@@ -412,31 +414,34 @@ impl Connection {
                 self.channels.push(channel.clone());
             }
         }
-        match replay {
-            Replay::Reset { cursor } => frames.extend(channels.iter().map(|channel| {
-                control(&ServerFrame::Reset {
-                    channel: channel.as_str(),
-                    cursor,
-                })
-            })),
-            Replay::Messages(mut messages) if !messages.is_empty() => {
-                // Messages already queued for the other channels may be older than the
-                // replay: merge them in, so ids reach the client in order and its
-                // cursor never skips one. Whatever arrives later is newer than both.
-                let mut queued = Vec::new();
-                if let Some(true) = self
-                    .subscriber
-                    .recv(&mut queued, self.queue_len)
-                    .now_or_never()
-                {
-                    queued.retain(|m| self.channels.contains(&m.channel));
-                    messages.append(&mut queued);
-                    messages.sort_unstable_by_key(|m| m.id);
-                    messages.dedup_by_key(|m| m.id);
-                }
-                frames.extend(messages.iter().filter_map(|m| text(&m.wire)));
+        let mut messages = match replay {
+            Replay::Reset { cursor, messages } => {
+                frames.extend(channels.iter().map(|channel| {
+                    control(&ServerFrame::Reset {
+                        channel: channel.as_str(),
+                        cursor,
+                    })
+                }));
+                messages
             }
-            Replay::Messages(_) => {}
+            Replay::Messages(messages) => messages,
+        };
+        if !messages.is_empty() {
+            // Messages already queued for the other channels may be older than the
+            // replay: merge them in, so ids reach the client in order and its
+            // cursor never skips one. Whatever arrives later is newer than both.
+            let mut queued = Vec::new();
+            if let Some(true) = self
+                .subscriber
+                .recv(&mut queued, self.queue_len)
+                .now_or_never()
+            {
+                queued.retain(|m| self.channels.contains(&m.channel));
+                messages.append(&mut queued);
+                messages.sort_unstable_by_key(|m| m.id);
+                messages.dedup_by_key(|m| m.id);
+            }
+            frames.extend(messages.iter().filter_map(|m| text(&m.wire)));
         }
         frames
     }

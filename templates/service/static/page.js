@@ -36,6 +36,16 @@ const demo = (() => {
     cursorLabel.textContent = id ?? "none";
   }
 
+  function show(message) {
+    // A message can arrive twice only if a transport replays what it already
+    // delivered; the id makes showing it twice impossible.
+    if (seen.has(message.id)) return false;
+    seen.add(message.id);
+    setCursor(message.id);
+    line(JSON.stringify(message.data), `#${message.id} ${message.channel}`);
+    return true;
+  }
+
   // Exponential backoff with full jitter, capped near 20 s: spreads reconnects of
   // many clients after a restart instead of stampeding the server.
   function backoff(attempt) {
@@ -79,18 +89,15 @@ const demo = (() => {
       return cursor;
     },
     receive(message) {
-      // A message can arrive twice only if a transport replays what it already
-      // delivered; the id makes showing it twice impossible.
-      if (seen.has(message.id)) return;
-      seen.add(message.id);
-      setCursor(message.id);
-      state("connected");
-      line(JSON.stringify(message.data), `#${message.id} ${message.channel}`);
+      if (show(message)) state("connected");
     },
-    reset(newCursor) {
+    // A gap before `newCursor`; `messages` (or the ones received next) are everything
+    // history still holds after it.
+    reset(newCursor, messages = []) {
       setCursor(newCursor);
       state("reset");
       line("history no longer covers the gap; reload your state", "reset");
+      for (const message of messages) show(message);
     },
     start(connectFn) {
       connect = connectFn;

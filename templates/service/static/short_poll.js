@@ -22,7 +22,6 @@ async function connect(channels, cursor) {
   const current = new AbortController();
   controller = current;
   let attempt = 0;
-  let online = false;
   demo.state("connecting");
   while (!current.signal.aborted) {
     const url = new URL("/messages", location.href);
@@ -33,19 +32,18 @@ async function connect(channels, cursor) {
       const response = await fetch(url, { signal: current.signal });
       const body = await response.json();
       if (!response.ok) throw new Error(body.error ?? response.statusText);
-      if (body.reset) {
-        demo.reset(body.cursor);
-      } else if (!online) {
-        demo.state("connected");
-      }
-      online = true;
       attempt = 0;
-      for (const message of body.messages) demo.receive(message);
+      if (body.reset) {
+        // The badge shows the reset until the next answer; its messages follow it.
+        demo.reset(body.cursor, body.messages);
+      } else {
+        demo.state("connected");
+        for (const message of body.messages) demo.receive(message);
+      }
       cursor = body.cursor;
       wait = body.poll_interval_ms;
     } catch {
       if (current.signal.aborted) return;
-      online = false;
       attempt += 1;
       demo.state("reconnecting");
       wait = demo.backoff(attempt);

@@ -146,40 +146,58 @@ async fn a_sequence_of_polls_sees_every_message_once_in_order() {
 }
 
 #[tokio::test]
-async fn outdated_or_unknown_cursors_get_an_explicit_reset() {
+async fn outdated_or_unknown_cursors_get_a_reset_then_what_history_holds() {
     let server = Server::start_with(&[("HISTORY_LEN", "2")]);
-    let first = server.publish("feed", json!(1)).await;
-    let mut last = first.clone();
-    for n in 2..=4 {
-        last = server.publish("feed", json!(n)).await;
+    let mut ids = Vec::new();
+    for n in 1..=4 {
+        ids.push(server.publish("feed", json!(n)).await);
     }
-    for stale in ["1", first.as_str(), "18446744073709551615"] {
+    for stale in ["1", ids[0].as_str(), "18446744073709551615"] {
         let query = format!("channel=feed&cursor={stale}");
         let body = poll(&server, &query).await;
         assert_eq!(body["reset"], true, "cursor {stale}");
-        assert!(messages(&body).is_empty());
-        assert_eq!(cursor(&body), last, "continue from the newest message");
-        let (status, _, _) = revalidate(&server, &query, &format!("\"{last}\"")).await;
+        let held: Vec<String> = messages(&body).into_iter().map(|(_, id, _)| id).collect();
+        assert_eq!(held, ids[2..], "exactly what history holds, cursor {stale}");
+        assert_eq!(cursor(&body), ids[3], "continue after the last one");
+        let (status, _, _) = revalidate(&server, &query, &format!("\"{}\"", cursor(&body))).await;
         assert_eq!(status, 200, "a reset is never answered with 304");
     }
 
     let after = server.publish("feed", json!("after")).await;
-    let body = poll(&server, &format!("channel=feed&cursor={last}")).await;
-    assert_eq!(messages(&body)[0].1, after, "the reset cursor resumes");
+    let body = poll(&server, &format!("channel=feed&cursor={}", ids[3])).await;
+    assert_eq!(body["reset"], Value::Null);
+    assert_eq!(
+        messages(&body)[0].1,
+        after,
+        "the cursor resumes without a gap"
+    );
 }
 
 #[tokio::test]
-async fn a_cursor_from_a_previous_run_gets_a_reset() {
+async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since() {
     let old = {
         let server = Server::start();
         server.publish("feed", json!("old")).await
     };
     let server = Server::start();
-    let new = server.publish("feed", json!("new")).await;
+    // Nothing published yet: a reset with nothing after it, and its cursor resumes.
     let body = poll(&server, &format!("channel=feed&cursor={old}")).await;
     assert_eq!(body["reset"], true);
     assert!(messages(&body).is_empty());
-    assert_eq!(cursor(&body), new);
+    let resumed = cursor(&body);
+    let body = poll(&server, &format!("channel=feed&cursor={resumed}")).await;
+    assert_eq!(body["reset"], Value::Null, "no second reset");
+    assert_eq!(cursor(&body), resumed);
+
+    let mut new = Vec::new();
+    for n in 1..=3 {
+        new.push(server.publish("feed", json!(n)).await);
+    }
+    let body = poll(&server, &format!("channel=feed&cursor={old}")).await;
+    assert_eq!(body["reset"], true);
+    let since: Vec<String> = messages(&body).into_iter().map(|(_, id, _)| id).collect();
+    assert_eq!(since, new, "everything published since the restart");
+    assert_eq!(cursor(&body), new[2]);
 }
 
 #[tokio::test]

@@ -149,24 +149,67 @@ async fn resumes_after_last_event_id_exactly_once_in_order() {
     assert_eq!(by_query.message().await.1, missed[2]);
 }
 
+/// The next event is a reset that says history is complete after `cursor`.
+async fn expect_reset(stream: &mut EventStream, cursor: &str) {
+    let event = stream.next().await.expect("a reset event");
+    assert_eq!(event.event.as_deref(), Some("reset"), "{event:?}");
+    assert_eq!(event.id.as_deref(), Some(cursor), "{event:?}");
+    let data: serde_json::Value = serde_json::from_str(&event.data).expect("JSON data");
+    assert_eq!(data, json!({ "cursor": cursor }));
+}
+
 #[tokio::test]
-async fn unknown_or_outdated_cursor_gets_an_explicit_reset() {
+async fn unknown_or_outdated_cursor_gets_a_reset_then_what_history_holds() {
     let server = Server::start_with(&[("HISTORY_LEN", "2")]);
-    let first = server.publish("feed", json!(1)).await;
-    for n in 2..=4 {
-        server.publish("feed", json!(n)).await;
+    let mut ids = Vec::new();
+    for n in 1..=4 {
+        ids.push(server.publish("feed", json!(n)).await);
     }
+    let first = ids[0].clone();
     for cursor in ["1", first.as_str(), "not-an-id"] {
         let mut stream = EventStream::open(&server, "channel=feed", Some(cursor)).await;
-        let event = stream.next().await.expect("a reset event");
-        assert_eq!(event.event.as_deref(), Some("reset"), "cursor {cursor}");
+        // Only the last two are held: the gap ends with the one before them.
+        let held = ids.len() - 2;
+        expect_reset(&mut stream, &ids[held - 1]).await;
+        for id in &ids[held..] {
+            assert_eq!(&stream.message().await.1, id, "cursor {cursor}");
+        }
         let live = server.publish("feed", json!("after")).await;
         assert_eq!(
             stream.message().await.1,
             live,
-            "live delivery continues after a reset"
+            "live delivery continues after the reset, nothing repeated"
         );
+        ids.push(live);
     }
+}
+
+#[tokio::test]
+async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since() {
+    let old = {
+        let server = Server::start();
+        server.publish("feed", json!("old")).await
+    };
+    let server = Server::start();
+    let mut new = Vec::new();
+    for n in 1..=3 {
+        new.push(server.publish("feed", json!(n)).await);
+    }
+    let mut stream = EventStream::open(&server, "channel=feed", Some(&old)).await;
+    let event = stream.next().await.expect("a reset event");
+    assert_eq!(event.event.as_deref(), Some("reset"), "{event:?}");
+    let cursor = event.id.expect("the reset's cursor");
+    assert!(
+        common::id_order(&old) < common::id_order(&cursor)
+            && common::id_order(&cursor) < common::id_order(&new[0]),
+        "the gap ends where this run began: {old} < {cursor} < {}",
+        new[0]
+    );
+    for id in &new {
+        assert_eq!(&stream.message().await.1, id, "everything published since");
+    }
+    let live = server.publish("feed", json!("live")).await;
+    assert_eq!(stream.message().await.1, live);
 }
 
 #[tokio::test]

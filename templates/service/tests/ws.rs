@@ -207,12 +207,13 @@ async fn resumes_with_since_exactly_once_in_order() {
 }
 
 #[tokio::test]
-async fn unknown_or_outdated_cursor_gets_a_reset() {
+async fn unknown_or_outdated_cursor_gets_a_reset_then_what_history_holds() {
     let server = Server::start_with(&[("HISTORY_LEN", "2")]);
-    let first = server.publish("feed", json!(1)).await;
-    for n in 2..=4 {
-        server.publish("feed", json!(n)).await;
+    let mut ids = Vec::new();
+    for n in 1..=4 {
+        ids.push(server.publish("feed", json!(n)).await);
     }
+    let first = ids[0].clone();
     for cursor in ["1", first.as_str()] {
         let mut socket = open(&server, "").await;
         send(
@@ -220,22 +221,63 @@ async fn unknown_or_outdated_cursor_gets_a_reset() {
             json!({"type": "subscribe", "channel": "feed", "since": cursor}),
         )
         .await;
-        assert_eq!(next(&mut socket).await["type"], "subscribed");
-        let reset = next(&mut socket).await;
-        assert_eq!(reset["type"], "reset", "cursor {cursor}: {reset}");
-        assert_eq!(reset["channel"], "feed");
-        assert!(reset["cursor"].is_string(), "{reset}");
-        let live = server.publish("feed", json!("after")).await;
-        assert_eq!(
-            message_id(&next(&mut socket).await),
-            live,
-            "live delivery continues after a reset"
-        );
-
         let mut by_query = open(&server, &format!("?channel=feed&since={cursor}")).await;
-        assert_eq!(next(&mut by_query).await["type"], "subscribed");
-        assert_eq!(next(&mut by_query).await["type"], "reset");
+        // Only the last two are held: the gap ends with the one before them.
+        let held = ids.len() - 2;
+        for socket in [&mut socket, &mut by_query] {
+            assert_eq!(next(socket).await["type"], "subscribed");
+            assert_eq!(
+                next(socket).await,
+                json!({"type": "reset", "channel": "feed", "cursor": ids[held - 1]}),
+                "cursor {cursor}"
+            );
+            for id in &ids[held..] {
+                assert_eq!(&message_id(&next(socket).await), id, "cursor {cursor}");
+            }
+        }
+        let live = server.publish("feed", json!("after")).await;
+        for socket in [&mut socket, &mut by_query] {
+            assert_eq!(
+                message_id(&next(socket).await),
+                live,
+                "live delivery continues after the reset, nothing repeated"
+            );
+        }
+        ids.push(live);
     }
+}
+
+#[tokio::test]
+async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since() {
+    let old = {
+        let server = Server::start();
+        server.publish("feed", json!("old")).await
+    };
+    let server = Server::start();
+    let mut new = Vec::new();
+    for n in 1..=3 {
+        new.push(server.publish("feed", json!(n)).await);
+    }
+    let mut socket = open(&server, &format!("?channel=feed&since={old}")).await;
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+    let reset = next(&mut socket).await;
+    assert_eq!(reset["type"], "reset", "{reset}");
+    let cursor = reset["cursor"].as_str().expect("the reset's cursor");
+    assert!(
+        common::id_order(&old) < common::id_order(cursor)
+            && common::id_order(cursor) < common::id_order(&new[0]),
+        "the gap ends where this run began: {old} < {cursor} < {}",
+        new[0]
+    );
+    for id in &new {
+        assert_eq!(
+            &message_id(&next(&mut socket).await),
+            id,
+            "everything published since"
+        );
+    }
+    let live = server.publish("feed", json!("live")).await;
+    assert_eq!(message_id(&next(&mut socket).await), live);
 }
 
 #[tokio::test]

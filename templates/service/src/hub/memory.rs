@@ -61,9 +61,12 @@ pub enum Replay {
     /// Every message after the cursor still in history, oldest first (empty when live only).
     Messages(Vec<Arc<Message>>),
     /// The cursor cannot be served without a gap (too old, from an earlier run, or
-    /// unknown): the client must reload its state. Live delivery continues after
-    /// `cursor`, the newest id at the time of the reset.
-    Reset { cursor: Id },
+    /// unknown): the client must reload its state. History is complete after
+    /// `cursor`, and `messages` is all of it, oldest first; live delivery follows.
+    Reset {
+        cursor: Id,
+        messages: Vec<Arc<Message>>,
+    },
 }
 
 /// The answer to a poll.
@@ -222,18 +225,7 @@ impl Hub {
         let Some(cursor) = cursor else {
             return Ok(Batch::empty(state.last_id));
         };
-        match state.replay(channels, cursor) {
-            Replay::Reset { cursor } => Ok(Batch {
-                messages: Vec::new(),
-                cursor,
-                reset: true,
-            }),
-            Replay::Messages(messages) => Ok(Batch {
-                cursor: messages.last().map_or(cursor, |m| m.id),
-                messages,
-                reset: false,
-            }),
-        }
+        Ok(Batch::new(cursor, state.replay(channels, cursor)))
     }
 
     /// Forgets channels nobody has used for `channel_idle`.
@@ -303,34 +295,40 @@ impl State {
     /// History after `cursor` across `channels`, merged in id order, or a reset when
     /// some message after `cursor` is no longer held.
     fn replay(&mut self, channels: &[ChannelName], cursor: Id) -> Replay {
-        let reset = Replay::Reset {
-            cursor: self.last_id,
-        };
-        if cursor < self.run_start || cursor > self.last_id {
-            return reset;
+        let known = self.run_start <= cursor && cursor <= self.last_id;
+        // The newest point after which every requested channel's history is complete:
+        // the cursor itself when nothing after it was trimmed or evicted.
+        let mut complete_after = if known { cursor } else { self.run_start };
+        for name in channels {
+            let floor = self
+                .channels
+                .get(name)
+                .map_or(self.evicted_through, |channel| channel.floor);
+            complete_after = complete_after.max(floor);
         }
         let mut messages = Vec::new();
         for name in channels {
             let Some(channel) = self.channels.get_mut(name) else {
-                if cursor < self.evicted_through {
-                    return reset;
-                }
                 continue;
             };
-            if cursor < channel.floor {
-                return reset;
-            }
             channel.last_active = Instant::now();
-            if channel.last_id <= cursor {
+            if channel.last_id <= complete_after {
                 continue;
             }
-            let start = channel.history.partition_point(|m| m.id <= cursor);
+            let start = channel.history.partition_point(|m| m.id <= complete_after);
             messages.extend(channel.history.range(start..).cloned());
         }
         if channels.len() > 1 {
             messages.sort_unstable_by_key(|m| m.id);
         }
-        Replay::Messages(messages)
+        if known && complete_after == cursor {
+            Replay::Messages(messages)
+        } else {
+            Replay::Reset {
+                cursor: complete_after,
+                messages,
+            }
+        }
     }
 
     fn remove_subscriber(&mut self, subscriber: u64) {
@@ -370,6 +368,20 @@ impl Batch {
             reset: false,
         }
     }
+
+    /// The answer to a poll from `cursor`: it continues after the last message, or
+    /// after the reset's cursor when history had nothing more.
+    fn new(cursor: Id, replay: Replay) -> Self {
+        let (cursor, messages, reset) = match replay {
+            Replay::Messages(messages) => (cursor, messages, false),
+            Replay::Reset { cursor, messages } => (cursor, messages, true),
+        };
+        Self {
+            cursor: messages.last().map_or(cursor, |m| m.id),
+            messages,
+            reset,
+        }
+    }
 }
 
 /// One connection's subscriptions and its bounded queue. Dropping it unsubscribes.
@@ -396,10 +408,9 @@ impl Subscriber {
             .map(|entry| entry.queue.clone())
         else {
             // The hub already closed this queue because the client fell behind; the
-            // transport notices on its next receive and disconnects.
-            return Ok(Replay::Reset {
-                cursor: state.last_id,
-            });
+            // transport notices on its next receive and disconnects, and the client
+            // resumes from its own cursor.
+            return Ok(Replay::Messages(Vec::new()));
         };
         for name in channels {
             state.make_room_for(name, &self.hub.limits)?;

@@ -75,9 +75,12 @@ pub enum Replay {
     /// Every message after the cursor still in history, oldest first (empty when live only).
     Messages(Vec<Arc<Message>>),
     /// The cursor cannot be served without a gap (too old, from before Redis lost its
-    /// data, or unknown): the client must reload its state. Live delivery continues
-    /// after `cursor`, the newest id at the time of the reset.
-    Reset { cursor: Id },
+    /// data, or unknown): the client must reload its state. History is complete after
+    /// `cursor`, and `messages` is all of it, oldest first; live delivery follows.
+    Reset {
+        cursor: Id,
+        messages: Vec<Arc<Message>>,
+    },
 }
 
 /// The answer to a poll.
@@ -210,33 +213,22 @@ impl Hub {
         let Some(cursor) = cursor else {
             return Ok(Batch::empty(snapshot.newest));
         };
-        Ok(match self.replay(snapshot) {
-            Replay::Reset { cursor } => Batch {
-                messages: Vec::new(),
-                cursor,
-                reset: true,
-            },
-            Replay::Messages(messages) => Batch {
-                cursor: messages.last().map_or(cursor, |m| m.id),
-                messages,
-                reset: false,
-            },
-        })
+        Ok(Batch::new(cursor, self.replay(snapshot)))
     }
 
     fn replay(&self, snapshot: Snapshot) -> Replay {
-        if !snapshot.valid || !snapshot.gaps.is_empty() {
-            return Replay::Reset {
-                cursor: snapshot.newest,
-            };
+        let reset = snapshot.reset();
+        let after = reset.unwrap_or(Id(0));
+        let messages = snapshot
+            .entries
+            .into_iter()
+            .filter(|entry| entry.id > after)
+            .filter_map(|entry| self.message(entry.channel, entry.id, &entry.data))
+            .collect();
+        match reset {
+            Some(cursor) => Replay::Reset { cursor, messages },
+            None => Replay::Messages(messages),
         }
-        Replay::Messages(
-            snapshot
-                .entries
-                .into_iter()
-                .filter_map(|entry| self.message(entry.channel, entry.id, &entry.data))
-                .collect(),
-        )
     }
 
     /// Encodes a message from Redis for this instance's transport, once.
@@ -332,6 +324,20 @@ impl Batch {
             messages: Vec::new(),
             cursor,
             reset: false,
+        }
+    }
+
+    /// The answer to a poll from `cursor`: it continues after the last message, or
+    /// after the reset's cursor when history had nothing more.
+    fn new(cursor: Id, replay: Replay) -> Self {
+        let (cursor, messages, reset) = match replay {
+            Replay::Messages(messages) => (cursor, messages, false),
+            Replay::Reset { cursor, messages } => (cursor, messages, true),
+        };
+        Self {
+            cursor: messages.last().map_or(cursor, |m| m.id),
+            messages,
+            reset,
         }
     }
 }

@@ -143,31 +143,34 @@ async fn subscribe_pending(
 /// and returns the id through which they are now complete.
 async fn fill_gap(hub: &Hub, from: Id) -> Result<Id, String> {
     let channels = &hub.interrupted();
-    let read = |cursor| async move {
-        hub.store
-            .read(channels, Some(cursor))
-            .await
-            .map_err(|e| e.to_string())
-    };
-    let mut snapshot = read(from).await?;
+    let snapshot = hub
+        .store
+        .read(channels, Some(from))
+        .await
+        .map_err(|e| e.to_string())?;
     if !snapshot.valid {
         // Redis restarted without its data. Nothing could be published while it was
-        // down, so continue with everything published since it came back.
+        // down, so continue with everything published since it came back (the
+        // snapshot holds what followed the epoch).
         tracing::warn!("Redis lost its data; continuing with the messages published since");
         hub.local().delivered = snapshot.epoch;
-        snapshot = read(snapshot.epoch).await?;
     }
-    if !snapshot.gaps.is_empty() {
+    let gaps: Vec<ChannelName> = snapshot.gaps.into_iter().map(|(name, _)| name).collect();
+    if !gaps.is_empty() {
         tracing::warn!(
             "history no longer covers the outage on {} channel(s); their clients reconnect and get a reset",
-            snapshot.gaps.len()
+            gaps.len()
         );
-        hub.interrupt(&snapshot.gaps);
+        hub.interrupt(&gaps);
     }
-    let missed = snapshot.entries.len();
+    let mut missed = 0;
+    // Channels with a gap are left to their clients' resets.
     for entry in snapshot.entries {
-        if let Some(message) = hub.message(entry.channel, entry.id, &entry.data) {
+        if !gaps.contains(&entry.channel)
+            && let Some(message) = hub.message(entry.channel, entry.id, &entry.data)
+        {
             hub.deliver(message);
+            missed += 1;
         }
     }
     if missed > 0 {

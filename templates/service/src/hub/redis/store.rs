@@ -36,10 +36,25 @@ pub struct Snapshot {
     pub epoch: Id,
     /// Whether the cursor lies within what Redis knows (else everything is a gap).
     pub valid: bool,
-    /// Channels whose history no longer reaches back to the cursor.
-    pub gaps: Vec<ChannelName>,
-    /// Every message after the cursor, in id order.
+    /// Channels whose history no longer reaches back to the cursor, each with the id
+    /// after which it is complete again.
+    pub gaps: Vec<(ChannelName, Id)>,
+    /// Every message after the cursor (for a channel with a gap: after the gap), in
+    /// id order.
     pub entries: Vec<Entry>,
+}
+
+impl Snapshot {
+    /// Where a reset puts a client: the newest point after which every channel read
+    /// is complete. `None` when the cursor itself is.
+    pub fn reset(&self) -> Option<Id> {
+        let floors = self.gaps.iter().map(|(_, floor)| *floor);
+        if self.valid {
+            floors.max()
+        } else {
+            Some(floors.fold(self.epoch, Id::max))
+        }
+    }
 }
 
 pub struct Entry {
@@ -107,7 +122,13 @@ impl Store {
             .arg(self.history_len)
             .arg(self.history_ttl_ms.to_string());
         let mut connection = self.connection.clone();
-        type Reply = (String, String, u8, Vec<usize>, Vec<(usize, String, String)>);
+        type Reply = (
+            String,
+            String,
+            u8,
+            Vec<(usize, String)>,
+            Vec<(usize, String, String)>,
+        );
         let (newest, epoch, valid, gaps, entries): Reply =
             bounded(invocation.invoke_async(&mut connection)).await?;
         let channel = |n: usize| channels.get(n.wrapping_sub(1)).cloned();
@@ -128,7 +149,10 @@ impl Store {
             newest: parse_id(&newest)?,
             epoch: parse_id(&epoch)?,
             valid: valid == 1,
-            gaps: gaps.into_iter().filter_map(channel).collect(),
+            gaps: gaps
+                .into_iter()
+                .filter_map(|(n, floor)| Some((channel(n)?, Id::parse(&floor).ok()?)))
+                .collect(),
             entries,
         })
     }
