@@ -3,6 +3,8 @@
 //! message naming the problem. Ctrl-C at every prompt exits 130 and writes nothing, and
 //! a full disk leaves no partial project.
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -190,28 +192,7 @@ proptest! {
 
 #[cfg(unix)]
 mod interrupt {
-    use std::path::Path;
-    use std::process::Command;
-
-    use rexpect::process::WaitStatus;
-    use rexpect::session::{Options, PtySession, spawn_with_options};
-
-    const TIMEOUT_MS: u64 = 30_000;
-
-    fn spawn(dir: &Path, args: &[&str]) -> PtySession {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rtgen"));
-        cmd.args(args)
-            .current_dir(dir)
-            .env("TERM", "xterm")
-            .env("NO_COLOR", "1");
-        spawn_with_options(
-            cmd,
-            Options::new()
-                .timeout_ms(Some(TIMEOUT_MS))
-                .strip_ansi_escape_codes(true),
-        )
-        .unwrap()
-    }
+    use crate::support::pty::{exit_code, spawn};
 
     /// The prompts of a full run, each with the keys that answer it.
     const ADVISE: &[(&str, &str)] = &[
@@ -246,10 +227,7 @@ mod interrupt {
         p.send_control('c').unwrap();
         p.exp_eof().unwrap();
         let prompt = prompts[stop].0;
-        match p.process().wait().unwrap() {
-            WaitStatus::Exited(_, code) => assert_eq!(code, 130, "Ctrl-C at {prompt:?}"),
-            other => panic!("Ctrl-C at {prompt:?}: {other:?}"),
-        }
+        assert_eq!(exit_code(&p), 130, "Ctrl-C at {prompt:?}");
         let left: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())

@@ -4,41 +4,11 @@
 
 #![cfg(unix)]
 
-use std::path::Path;
+mod support;
+
 use std::process::Command;
 
-use rexpect::process::WaitStatus;
-use rexpect::session::{Options, PtySession, spawn_with_options};
-
-/// Generous: CI machines are slow, and every wait ends as soon as the text appears.
-const TIMEOUT_MS: u64 = 30_000;
-
-fn spawn(dir: &Path, args: &[&str]) -> PtySession {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rtgen"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1");
-    spawn_with_options(
-        cmd,
-        Options::new()
-            .timeout_ms(Some(TIMEOUT_MS))
-            .strip_ansi_escape_codes(true),
-    )
-    .unwrap()
-}
-
-fn press(session: &mut PtySession, keys: &str) {
-    session.send(keys).unwrap();
-    session.flush().unwrap();
-}
-
-fn exit_code(session: &PtySession) -> i32 {
-    match session.process().wait().unwrap() {
-        WaitStatus::Exited(_, code) => code,
-        other => panic!("rtgen did not exit normally: {other:?}"),
-    }
-}
+use support::pty::{exit_code, press, spawn};
 
 #[test]
 fn a_non_empty_target_is_refused_before_any_question() {

@@ -7,6 +7,8 @@
 pub mod cdp;
 pub mod http;
 pub mod process;
+#[cfg(unix)]
+pub mod pty;
 pub mod redis;
 pub mod server;
 
