@@ -22,6 +22,8 @@ use serde_json::value::RawValue;
 use tokio::sync::{Notify, mpsc, watch};
 
 use self::store::{Snapshot, Store};
+pub use crate::replay::{Batch, Replay};
+
 use crate::channel::ChannelName;
 use crate::id::Id;
 use crate::message::{Encoder, Envelope, Message};
@@ -68,29 +70,6 @@ impl fmt::Display for HubError {
 }
 
 impl std::error::Error for HubError {}
-
-/// What a subscriber gets before live messages.
-#[derive(Debug)]
-pub enum Replay {
-    /// Every message after the cursor still in history, oldest first (empty when live only).
-    Messages(Vec<Arc<Message>>),
-    /// The cursor cannot be served without a gap (too old, from before Redis lost its
-    /// data, or unknown): the client must reload its state. History is complete after
-    /// `cursor`, and `messages` is all of it, oldest first; live delivery follows.
-    Reset {
-        cursor: Id,
-        messages: Vec<Arc<Message>>,
-    },
-}
-
-/// The answer to a poll.
-#[derive(Debug)]
-pub struct Batch {
-    pub messages: Vec<Arc<Message>>,
-    /// Where the next poll continues from.
-    pub cursor: Id,
-    pub reset: bool,
-}
 
 pub struct Hub {
     local: Mutex<Local>,
@@ -314,30 +293,6 @@ impl LocalChannel {
             subscribed: false,
             interrupted: false,
             idle_since: None,
-        }
-    }
-}
-
-impl Batch {
-    fn empty(cursor: Id) -> Self {
-        Self {
-            messages: Vec::new(),
-            cursor,
-            reset: false,
-        }
-    }
-
-    /// The answer to a poll from `cursor`: it continues after the last message, or
-    /// after the reset's cursor when history had nothing more.
-    fn new(cursor: Id, replay: Replay) -> Self {
-        let (cursor, messages, reset) = match replay {
-            Replay::Messages(messages) => (cursor, messages, false),
-            Replay::Reset { cursor, messages } => (cursor, messages, true),
-        };
-        Self {
-            cursor: messages.last().map_or(cursor, |m| m.id),
-            messages,
-            reset,
         }
     }
 }
