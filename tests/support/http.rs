@@ -1,6 +1,6 @@
 //! A deliberately small HTTP/1.1 client over raw TCP: it sends exactly the bytes a test
 //! asks for (garbage included), can stop reading at will (a slow consumer), and reads
-//! Server-Sent Events incrementally through the chunked transfer encoding.
+//! Server-Sent Events incrementally, chunked or delimited by the connection's close.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -166,6 +166,9 @@ pub struct EventStream {
     pub headers: Vec<(String, String)>,
     /// Decoded body bytes not yet parsed into events.
     pending: Vec<u8>,
+    /// Whether the body is in chunks; otherwise it runs until the server closes the
+    /// connection (the service answers streams on new connections that way).
+    chunked: bool,
     /// Bytes left in the current chunk.
     chunk_left: usize,
     ended: bool,
@@ -217,11 +220,15 @@ impl EventStream {
                 headers.push((k.trim().to_owned(), v.trim().to_owned()));
             }
         }
+        let chunked = headers.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+        });
         Ok(Self {
             reader,
             status,
             headers,
             pending: Vec::new(),
+            chunked,
             chunk_left: 0,
             ended: false,
         })
@@ -262,6 +269,13 @@ impl EventStream {
     async fn fill(&mut self) -> std::io::Result<bool> {
         if self.ended {
             return Ok(false);
+        }
+        if !self.chunked {
+            let mut buf = vec![0; 64 * 1024];
+            let n = self.reader.read(&mut buf).await?;
+            self.ended = n == 0;
+            self.pending.extend_from_slice(&buf[..n]);
+            return Ok(n > 0);
         }
         if self.chunk_left == 0 {
             let mut line = String::new();

@@ -10,18 +10,21 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::header;
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::{BufMut, Bytes, BytesMut};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use crate::AppState;
-use crate::channel::ChannelName;
+use crate::direct::{self, Answered};
 use crate::error::ApiError;
-use crate::hub::Replay;
+use crate::hub::{Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
 use crate::params;
+use crate::shutdown::Shutdown;
 
 /// Seconds a poll is held by default: under the 30-60 s after which proxies commonly
 /// cut a quiet request.
@@ -30,6 +33,11 @@ const MAX_TIMEOUT: u64 = 60;
 /// Messages per response: a client far behind catches up over several polls instead
 /// of in one unbounded body.
 const MAX_MESSAGES: usize = 1000;
+/// The response headers of a poll.
+const HEADERS: [(&str, &str); 2] = [
+    ("content-type", "application/json"),
+    ("cache-control", "no-store"),
+];
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/poll", get(poll))
@@ -42,53 +50,157 @@ pub fn encode(envelope: &Envelope<'_>) -> Bytes {
         .unwrap_or_default()
 }
 
+/// `GET /poll` on a connection hyper serves (see [`crate::direct`] for the others).
 async fn poll(
     State(state): State<AppState>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let channels = params::channels(&query)?;
-    let cursor = params::id(&query, "cursor")?;
-    let timeout = timeout_param(&query)?;
-
-    // Answer from history when it holds anything newer. Without a cursor this only
-    // learns the current one, and the poll waits for the next message.
-    let batch = state.hub.read(&channels, cursor).await?;
-    if batch.reset || !batch.messages.is_empty() {
-        return Ok(reply(batch.messages, batch.cursor, batch.reset));
+    let reply = match start(&state, &query).await? {
+        Start::Now(reply) => reply,
+        Start::Held(held) => held.wait(&mut state.shutdown.clone()).await,
+    };
+    let mut response = reply.body().into_response();
+    for (name, value) in HEADERS {
+        response.headers_mut().insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
     }
+    Ok(response)
+}
 
-    // Nothing new: wait on a subscription, until a message, the timeout or shutdown
-    // (held polls are answered at once then, so the drain finishes fast).
+/// `GET /poll` on the socket itself, so a held poll costs no more than its
+/// subscription. The connection stays open for the client's next poll.
+pub async fn answer(
+    stream: &mut TcpStream,
+    state: &AppState,
+    request: direct::Request,
+) -> Answered {
+    if request.uri.path() != "/poll" {
+        return Answered::ToHyper;
+    }
+    let Ok(Query(query)) = Query::<Vec<(String, String)>>::try_from_uri(&request.uri) else {
+        return Answered::ToHyper;
+    };
+    // hyper repeats a failed poll and answers with the error.
+    let Ok(start) = start(state, &query).await else {
+        return Answered::ToHyper;
+    };
+    if request.take(stream).await.is_err() {
+        return Answered::Close;
+    }
+    tracing::debug!(uri = %request.uri, "poll");
     let mut shutdown = state.shutdown.clone();
-    tokio::select! {
-        waited = wait_for_messages(&state, &channels, batch.cursor, timeout) => waited,
-        () = shutdown.wait() => Ok(reply(Vec::new(), batch.cursor, false)),
+    let reply = match start {
+        Start::Now(reply) => reply,
+        Start::Held(held) => tokio::select! {
+            reply = held.wait(&mut shutdown) => reply,
+            // A client that gives up frees its subscription at once.
+            () = closed(stream) => return Answered::Close,
+        },
+    };
+    let body = reply.body();
+    let close = request.close || shutdown.has_begun();
+    let mut response = direct::ok_head(&HEADERS, Some(body.len()), close);
+    response.put_slice(&body);
+    match direct::write_all(stream, &response, &mut shutdown).await {
+        Ok(()) if !close => Answered::KeepAlive,
+        _ => Answered::Close,
     }
 }
 
-/// Holds the poll until a message newer than `cursor` arrives or `timeout` passes.
-async fn wait_for_messages(
-    state: &AppState,
-    channels: &[ChannelName],
-    cursor: Id,
-    timeout: Duration,
-) -> Result<Response, ApiError> {
-    let deadline = tokio::time::Instant::now() + timeout;
+/// Where a poll stands once history has been read.
+enum Start {
+    /// There is something to answer at once.
+    Now(Reply),
+    /// Nothing newer than the cursor yet.
+    Held(Held),
+}
+
+/// Reads history after the client's cursor and, when it holds nothing newer,
+/// subscribes. Without a cursor the poll only learns the current one and waits for
+/// the next message.
+async fn start(state: &AppState, query: &[(String, String)]) -> Result<Start, ApiError> {
+    let channels = params::channels(query)?;
+    let cursor = params::id(query, "cursor")?;
+    let deadline = Instant::now() + timeout_param(query)?;
+
+    let batch = state.hub.read(&channels, cursor).await?;
+    if batch.reset || !batch.messages.is_empty() {
+        return Ok(Start::Now(Reply {
+            messages: batch.messages,
+            cursor: batch.cursor,
+            reset: batch.reset,
+        }));
+    }
     // Subscribing replays what was published since the read atomically with
     // registering, so nothing falls in between.
     let mut subscriber = state.hub.subscriber();
-    let mut messages = match subscriber.subscribe(channels, Some(cursor)).await? {
-        // History was trimmed since the read: answer at once, with what it still holds.
-        Replay::Reset { cursor, messages } => return Ok(reply(messages, cursor, true)),
-        Replay::Messages(messages) => messages,
+    let mut shutdown = state.shutdown.clone();
+    let replay = tokio::select! {
+        replay = subscriber.subscribe(&channels, Some(batch.cursor)) => replay?,
+        // Polls are answered at once on shutdown, even one still subscribing.
+        () = shutdown.wait() => Replay::Messages(Vec::new()),
     };
-    if messages.is_empty() {
+    Ok(match replay {
+        // History was trimmed since the read: answer at once, with what it still holds.
+        Replay::Reset { cursor, messages } => Start::Now(Reply {
+            messages,
+            cursor,
+            reset: true,
+        }),
+        Replay::Messages(messages) if !messages.is_empty() || shutdown.has_begun() => {
+            Start::Now(Reply {
+                messages,
+                cursor: batch.cursor,
+                reset: false,
+            })
+        }
+        Replay::Messages(_) => Start::Held(Held {
+            subscriber,
+            cursor: batch.cursor,
+            deadline,
+        }),
+    })
+}
+
+/// A poll waiting on its subscription.
+struct Held {
+    subscriber: Subscriber,
+    cursor: Id,
+    deadline: Instant,
+}
+
+impl Held {
+    /// Waits for the next message until the deadline or shutdown (held polls are
+    /// answered at once then, so the drain finishes fast).
+    async fn wait(mut self, shutdown: &mut Shutdown) -> Reply {
+        let mut messages = Vec::new();
         // One wake-up takes everything queued by then into the same response. A closed
-        // queue or the deadline leave `messages` empty: the client simply polls again.
-        let _ =
-            tokio::time::timeout_at(deadline, subscriber.recv(&mut messages, MAX_MESSAGES)).await;
+        // queue, the deadline or shutdown leave `messages` empty: the client simply
+        // polls again.
+        tokio::select! {
+            _ = tokio::time::timeout_at(
+                self.deadline,
+                self.subscriber.recv(&mut messages, MAX_MESSAGES),
+            ) => {}
+            () = shutdown.wait() => {}
+        }
+        Reply {
+            messages,
+            cursor: self.cursor,
+            reset: false,
+        }
     }
-    Ok(reply(messages, cursor, false))
+}
+
+/// Resolves when the client closes its side. A client that sends its next request
+/// early keeps this pending: its poll is answered when it is due.
+async fn closed(stream: &TcpStream) {
+    match stream.peek(&mut [0; 1]).await {
+        Ok(0) | Err(_) => {}
+        Ok(_) => std::future::pending().await,
+    }
 }
 
 /// The `timeout` parameter: whole seconds from 1 to [`MAX_TIMEOUT`].
@@ -104,33 +216,44 @@ fn timeout_param(query: &[(String, String)]) -> Result<Duration, ApiError> {
     }
 }
 
-/// `{"messages": [...], "cursor": "<id>"}`, plus `"reset": true` when history could
-/// not cover the cursor, joined from the envelopes encoded at publish time. `cursor`
-/// is where the client stands before `messages`.
-fn reply(mut messages: Vec<Arc<Message>>, cursor: Id, reset: bool) -> Response {
-    // Ids are in order, so the cursor of a truncated batch resumes right after it.
-    messages.truncate(MAX_MESSAGES);
-    let cursor = messages.last().map_or(cursor, |message| message.id);
-    let size = messages.iter().map(|m| m.wire.len() + 1).sum::<usize>();
-    let mut body = BytesMut::with_capacity(size + 64);
-    body.put_slice(b"{\"messages\":[");
-    for (i, message) in messages.iter().enumerate() {
-        if i > 0 {
-            body.put_u8(b',');
+/// What a poll answers: the messages after `cursor`, and `reset` when history could
+/// not cover the client's cursor.
+struct Reply {
+    messages: Vec<Arc<Message>>,
+    /// Where the client stands before `messages`.
+    cursor: Id,
+    reset: bool,
+}
+
+impl Reply {
+    /// `{"messages": [...], "cursor": "<id>"}`, plus `"reset": true`, joined from the
+    /// envelopes encoded at publish time.
+    fn body(mut self) -> Bytes {
+        // Ids are in order, so the cursor of a truncated batch resumes right after it.
+        self.messages.truncate(MAX_MESSAGES);
+        let cursor = self
+            .messages
+            .last()
+            .map_or(self.cursor, |message| message.id);
+        let size = self
+            .messages
+            .iter()
+            .map(|m| m.wire.len() + 1)
+            .sum::<usize>();
+        let mut body = BytesMut::with_capacity(size + 64);
+        body.put_slice(b"{\"messages\":[");
+        for (i, message) in self.messages.iter().enumerate() {
+            if i > 0 {
+                body.put_u8(b',');
+            }
+            body.put_slice(&message.wire);
         }
-        body.put_slice(&message.wire);
+        body.put_slice(format!("],\"cursor\":\"{cursor}\"").as_bytes());
+        if self.reset {
+            body.put_u8(b',');
+            body.put_slice(b"\"reset\":true");
+        }
+        body.put_u8(b'}');
+        body.freeze()
     }
-    body.put_slice(format!("],\"cursor\":\"{cursor}\"").as_bytes());
-    if reset {
-        body.put_slice(b",\"reset\":true");
-    }
-    body.put_u8(b'}');
-    (
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        body.freeze(),
-    )
-        .into_response()
 }

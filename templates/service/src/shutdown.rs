@@ -21,6 +21,12 @@ impl Trigger {
 }
 
 impl Shutdown {
+    /// Whether shutdown has begun.
+    pub fn has_begun(&self) -> bool {
+        // An error means the trigger is gone, as in `wait`.
+        *self.0.borrow() || self.0.has_changed().is_err()
+    }
+
     /// Resolves when shutdown has begun (immediately if it already has).
     pub async fn wait(&mut self) {
         // An error means the trigger is gone, which also means shutting down.

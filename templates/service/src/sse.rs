@@ -5,8 +5,9 @@
 //! history without loss.
 
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::hash::{BuildHasher, RandomState};
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -15,24 +16,35 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::{BufMut, Bytes, BytesMut};
 use hyper::body::{Body as HttpBody, Frame};
+use tokio::net::TcpStream;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::AppState;
+use crate::direct::{self, Answered};
 use crate::error::ApiError;
 use crate::hub::{Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
 use crate::params;
+use crate::shutdown::Shutdown;
 
-/// Comment lines keep idle connections alive through proxies that cut them at 30-60 s.
+/// Comment lines keep idle connections alive through proxies that cut them at 30-60 s:
+/// the stream is never quiet for longer than this.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Messages written per chunk: queued messages leave in one write instead of one each.
 const BATCH: usize = 64;
+/// The response headers of an event stream.
+const HEADERS: [(&str, &str); 3] = [
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache"),
+    // Stops nginx from buffering the stream.
+    ("x-accel-buffering", "no"),
+];
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/events", get(events))
@@ -44,24 +56,77 @@ pub fn encode(envelope: &Envelope<'_>) -> Bytes {
     Bytes::from(format!("id: {}\ndata: {json}\n\n", envelope.id))
 }
 
+/// `GET /events` on a connection hyper serves (see [`crate::direct`] for the others).
 async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let channels = params::channels(&query)?;
+    let last_event_id = headers.get("last-event-id").map(HeaderValue::as_bytes);
+    let (first, feed) = open(&state, &query, last_event_id).await?;
+    let mut response = Body::new(Stream {
+        first: Some(first),
+        feed,
+    })
+    .into_response();
+    for (name, value) in HEADERS {
+        response.headers_mut().insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    Ok(response)
+}
+
+/// `GET /events` on the socket itself: the stream's headers and first chunk, then the
+/// feed, until the client leaves, falls behind or the server shuts down. The response
+/// is delimited by closing the connection, so it needs no chunked framing.
+pub async fn answer(
+    stream: &mut TcpStream,
+    state: &AppState,
+    request: direct::Request,
+) -> Answered {
+    if request.uri.path() != "/events" {
+        return Answered::ToHyper;
+    }
+    let Ok(Query(query)) = Query::<Vec<(String, String)>>::try_from_uri(&request.uri) else {
+        return Answered::ToHyper;
+    };
+    // hyper repeats a failed open and answers with the error.
+    let Ok((first, feed)) = open(state, &query, request.last_event_id.as_deref()).await else {
+        return Answered::ToHyper;
+    };
+    if request.take(stream).await.is_err() {
+        return Answered::Close;
+    }
+    tracing::debug!(uri = %request.uri, "event stream opened");
+    let mut head = direct::ok_head(&HEADERS, None, true);
+    head.put_slice(&first);
+    if let Err(e) = pump(stream, head.freeze(), feed, state.shutdown.clone()).await {
+        tracing::debug!("event stream ended: {e}");
+    }
+    Answered::Close
+}
+
+/// Subscribes a client and builds what it is sent first: the reconnect delay, then
+/// the reset event if there is one, then the messages it missed since its last id.
+async fn open(
+    state: &AppState,
+    query: &[(String, String)],
+    last_event_id: Option<&[u8]>,
+) -> Result<(Bytes, Feed), ApiError> {
+    let channels = params::channels(query)?;
     // Browsers only ever echo an id we sent, so a Last-Event-ID that does not parse
     // comes from somewhere else (an older deployment, a proxy): answer with a reset
     // rather than an error, which EventSource would treat as fatal.
-    let since = match headers.get("last-event-id") {
+    let since = match last_event_id {
         Some(value) => Some(
-            value
-                .to_str()
+            std::str::from_utf8(value)
                 .ok()
                 .and_then(|v| Id::parse(v).ok())
                 .unwrap_or(Id(0)),
         ),
-        None => params::id(&query, "last_event_id")?,
+        None => params::id(query, "last_event_id")?,
     };
     let mut subscriber = state.hub.subscriber();
     let replay = subscriber.subscribe(&channels, since).await?;
@@ -82,40 +147,78 @@ async fn events(
         Replay::Messages(messages) => messages,
     };
     append(&mut first, &messages);
-
-    let mut keep_alive = tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
-    keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut shutdown = state.shutdown.clone();
-    let body = Body::new(Stream {
-        first: Some(first.freeze()),
-        subscriber,
-        keep_alive,
-        stopping: Some(Box::pin(async move { shutdown.wait().await })),
-        batch: Vec::new(),
-    });
-
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    // Stops nginx from buffering the stream.
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    Ok((
+        first.freeze(),
+        Feed::new(subscriber, state.shutdown.clone()),
+    ))
 }
 
-/// The response body: the first chunk, then queued messages as they arrive, with a
-/// keep-alive comment when nothing was sent for a while.
-struct Stream {
-    first: Option<Bytes>,
+/// What a stream sends after its first chunk: queued messages as they arrive, a
+/// keep-alive comment when the line was quiet, and its end on shutdown or when the
+/// client fell too far behind.
+struct Feed {
     subscriber: Subscriber,
+    /// Ticks at half of [`KEEP_ALIVE`]; a tick that finds the line quiet since the
+    /// previous one sends a comment. Cheaper than resetting a timer on every message.
     keep_alive: Interval,
+    quiet: bool,
     /// Resolves on shutdown; `None` once the stream has ended.
     stopping: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     /// Grows to the largest burst seen, not to [`BATCH`] up front.
     batch: Vec<Arc<Message>>,
+}
+
+impl Feed {
+    fn new(subscriber: Subscriber, mut shutdown: Shutdown) -> Self {
+        let period = KEEP_ALIVE / 2;
+        let mut keep_alive = tokio::time::interval_at(Instant::now() + period, period);
+        keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Self {
+            subscriber,
+            keep_alive,
+            quiet: false,
+            stopping: Some(Box::pin(async move { shutdown.wait().await })),
+            batch: Vec::new(),
+        }
+    }
+
+    /// The next bytes to send, or `None` when the stream is over.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let Some(stopping) = &mut self.stopping else {
+            return Poll::Ready(None);
+        };
+        if stopping.as_mut().poll(cx).is_ready() {
+            self.stopping = None;
+            return Poll::Ready(None);
+        }
+        match self.subscriber.poll_recv(cx, &mut self.batch, BATCH) {
+            Poll::Ready(true) => {
+                self.quiet = false;
+                return Poll::Ready(Some(chunk(&mut self.batch)));
+            }
+            Poll::Ready(false) => {
+                // The queue overflowed: end the stream so the client reconnects and
+                // resumes from history instead of silently missing messages.
+                tracing::debug!("dropping a slow SSE client");
+                self.stopping = None;
+                return Poll::Ready(None);
+            }
+            Poll::Pending => {}
+        }
+        // Polled until pending, so the timer always holds this task's waker.
+        while self.keep_alive.poll_tick(cx).is_ready() {
+            if std::mem::replace(&mut self.quiet, true) {
+                return Poll::Ready(Some(Bytes::from_static(b": keep-alive\n\n")));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+/// The response body on a connection hyper serves: the first chunk, then the feed.
+struct Stream {
+    first: Option<Bytes>,
+    feed: Feed,
 }
 
 impl HttpBody for Stream {
@@ -130,33 +233,51 @@ impl HttpBody for Stream {
         if let Some(first) = this.first.take() {
             return Poll::Ready(Some(Ok(Frame::data(first))));
         }
-        let Some(stopping) = &mut this.stopping else {
-            return Poll::Ready(None);
-        };
-        if stopping.as_mut().poll(cx).is_ready() {
-            this.stopping = None;
-            return Poll::Ready(None);
-        }
-        match this.subscriber.poll_recv(cx, &mut this.batch, BATCH) {
-            Poll::Ready(true) => {
-                this.keep_alive.reset();
-                return Poll::Ready(Some(Ok(Frame::data(chunk(&mut this.batch)))));
+        this.feed
+            .poll_next(cx)
+            .map(|next| next.map(|bytes| Ok(Frame::data(bytes))))
+    }
+}
+
+/// What wakes a stream served on the socket itself.
+enum Step {
+    Send(Bytes),
+    /// The client sent something or closed its side.
+    Readable,
+    End,
+}
+
+/// Writes `first`, then the feed, straight to the socket.
+async fn pump(
+    stream: &mut TcpStream,
+    first: Bytes,
+    mut feed: Feed,
+    mut shutdown: Shutdown,
+) -> io::Result<()> {
+    direct::write_all(stream, &first, &mut shutdown).await?;
+    loop {
+        let step = poll_fn(|cx| {
+            if let Poll::Ready(next) = feed.poll_next(cx) {
+                return Poll::Ready(next.map_or(Step::End, Step::Send));
             }
-            Poll::Ready(false) => {
-                // The queue overflowed: end the stream so the client reconnects and
-                // resumes from history instead of silently missing messages.
-                tracing::debug!("dropping a slow SSE client");
-                this.stopping = None;
-                return Poll::Ready(None);
+            // A client sends nothing after its request, so readiness means it closed.
+            if stream.poll_read_ready(cx).is_ready() {
+                return Poll::Ready(Step::Readable);
             }
-            Poll::Pending => {}
+            Poll::Pending
+        })
+        .await;
+        match step {
+            Step::Send(bytes) => direct::write_all(stream, &bytes, &mut shutdown).await?,
+            Step::Readable => match stream.try_read(&mut [0; 64]) {
+                Ok(0) => return Ok(()),
+                // Anything else it sends is ignored, as hyper would.
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            },
+            Step::End => return Ok(()),
         }
-        if this.keep_alive.poll_tick(cx).is_ready() {
-            return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(
-                b": keep-alive\n\n",
-            )))));
-        }
-        Poll::Pending
     }
 }
 

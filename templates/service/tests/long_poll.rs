@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -337,4 +337,62 @@ fn shutdown_answers_held_polls_promptly() {
         assert_eq!(body["messages"], json!([]));
         assert!(body["cursor"].is_string());
     }
+}
+
+/// Sends `GET target` on a kept-alive connection and reads one response, framed by
+/// its `Content-Length`: status line and body.
+fn exchange(connection: &mut BufReader<TcpStream>, target: &str) -> (String, String) {
+    write!(
+        connection.get_mut(),
+        "GET {target} HTTP/1.1\r\nHost: test\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut status = String::new();
+    connection.read_line(&mut status).expect("a status line");
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        connection.read_line(&mut line).expect("a header line");
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = Some(value.trim().parse().expect("a numeric Content-Length"));
+        }
+    }
+    let mut body = vec![0; length.expect("a Content-Length")];
+    connection.read_exact(&mut body).expect("the whole body");
+    (
+        status.trim_end().to_owned(),
+        String::from_utf8(body).expect("UTF-8"),
+    )
+}
+
+#[tokio::test]
+async fn polls_share_a_kept_alive_connection_with_other_requests() {
+    let server = Server::start();
+    let socket = TcpStream::connect(server.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set a read timeout");
+    let mut connection = BufReader::new(socket);
+
+    let (status, body) = exchange(&mut connection, "/poll?channel=kept&timeout=1");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let body: Value = serde_json::from_str(&body).expect("a JSON body");
+    assert_eq!(body["messages"], json!([]));
+    let id = server.publish("kept", json!("one")).await;
+    let target = format!("/poll?channel=kept&cursor={}", cursor(&body));
+    let (status, body) = exchange(&mut connection, &target);
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let body: Value = serde_json::from_str(&body).expect("a JSON body");
+    assert_eq!(messages(&body), [("kept".into(), id, json!("one"))]);
+
+    // Any other request on the same connection is still answered.
+    assert_eq!(
+        exchange(&mut connection, "/healthz"),
+        ("HTTP/1.1 200 OK".into(), "ok".into())
+    );
 }

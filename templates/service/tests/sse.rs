@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use common::Server;
@@ -26,7 +28,17 @@ struct EventStream {
 
 impl EventStream {
     async fn open(server: &Server, query: &str, last_event_id: Option<&str>) -> Self {
-        let mut request = reqwest::Client::new().get(server.url(&format!("/events?{query}")));
+        Self::open_with(&reqwest::Client::new(), server, query, last_event_id).await
+    }
+
+    /// Opens the stream with `client`, which may reuse a connection it already has.
+    async fn open_with(
+        client: &reqwest::Client,
+        server: &Server,
+        query: &str,
+        last_event_id: Option<&str>,
+    ) -> Self {
+        let mut request = client.get(server.url(&format!("/events?{query}")));
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id);
         }
@@ -282,4 +294,90 @@ async fn shutdown_ends_open_streams_promptly() {
     for stream in &mut streams {
         assert!(stream.next().await.is_none(), "the stream ends on shutdown");
     }
+}
+
+/// Sends `pieces` of a request over a plain socket, pausing between them so they
+/// arrive as separate reads.
+fn send_in_pieces(server: &Server, pieces: &[&str]) -> TcpStream {
+    let mut socket = TcpStream::connect(server.addr).expect("connect");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set a read timeout");
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        socket.write_all(piece.as_bytes()).expect("send");
+    }
+    socket
+}
+
+/// Reads until `needle` has arrived and returns everything read so far.
+fn read_until(socket: &mut TcpStream, needle: &str) -> String {
+    let mut seen = Vec::new();
+    let mut buffer = [0; 4096];
+    while !String::from_utf8_lossy(&seen).contains(needle) {
+        let read = socket.read(&mut buffer).expect("bytes within 10 s");
+        assert!(
+            read > 0,
+            "the stream ended before {needle:?}; got {:?}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buffer[..read]);
+    }
+    String::from_utf8(seen).expect("UTF-8")
+}
+
+#[tokio::test]
+async fn a_stream_on_a_new_connection_ends_by_closing_it() {
+    let server = Server::start();
+    let request = "GET /events?channel=plain HTTP/1.1\r\nHost: test\r\n\r\n";
+    let mut socket = send_in_pieces(&server, &[request]);
+    let head = read_until(&mut socket, "\r\n\r\n").to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+    assert!(
+        head.contains("content-type: text/event-stream\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("connection: close\r\n"), "{head}");
+    assert!(!head.contains("transfer-encoding"), "{head}");
+
+    let id = server.publish("plain", json!("hello")).await;
+    let events = read_until(&mut socket, "\"hello\"");
+    assert!(events.contains(&format!("id: {id}\n")), "{events}");
+}
+
+#[tokio::test]
+async fn a_request_head_sent_in_pieces_is_served_too() {
+    let server = Server::start();
+    let mut socket = send_in_pieces(
+        &server,
+        &[
+            "GET /events?channel=pieces HTTP/1.1\r\n",
+            "Host: test\r\n\r\n",
+        ],
+    );
+    let head = read_until(&mut socket, "\r\n\r\n").to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+    assert!(
+        head.contains("content-type: text/event-stream\r\n"),
+        "{head}"
+    );
+    // hyper answered it, framing the stream in chunks.
+    assert!(head.contains("transfer-encoding: chunked\r\n"), "{head}");
+
+    server.publish("pieces", json!("hello")).await;
+    read_until(&mut socket, "\"hello\"");
+}
+
+#[tokio::test]
+async fn a_stream_on_a_reused_connection_is_served_too() {
+    let server = Server::start();
+    let client = reqwest::Client::new();
+    let health = client.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.text().await.unwrap(), "ok");
+    // The client's pool hands the connection that answered /healthz to the stream.
+    let mut stream = EventStream::open_with(&client, &server, "channel=reused", None).await;
+    let id = server.publish("reused", json!(1)).await;
+    assert_eq!(stream.message().await, ("reused".into(), id, json!(1)));
 }
