@@ -286,6 +286,9 @@ impl Connection {
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
         let stall = self.stall_limit();
+        // One future for the whole connection: a new one on every message would join
+        // and leave the watch's waiter list, a lock every connection shares.
+        let mut stopping = std::pin::pin!(shutdown.wait());
         loop {
             let result = tokio::select! {
                 open = self.subscriber.recv(&mut self.batch, BATCH) => {
@@ -331,7 +334,7 @@ impl Connection {
                     }
                     send(socket, [Frame::Ping(Bytes::new())], stall).await
                 }
-                () = shutdown.wait() => return End::Close(close_code::AWAY, "server shutting down"),
+                () = &mut stopping => return End::Close(close_code::AWAY, "server shutting down"),
             };
             if let Err(end) = result {
                 return end;
