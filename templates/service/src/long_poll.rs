@@ -82,15 +82,15 @@ pub async fn answer(
     let Ok(Query(query)) = Query::<Vec<(String, String)>>::try_from_uri(&request.uri) else {
         return Answered::ToHyper;
     };
-    // hyper repeats a failed poll and answers with the error.
-    let Ok(start) = start(state, &query).await else {
-        return Answered::ToHyper;
+    let mut shutdown = state.shutdown.clone();
+    let start = match start(state, &query).await {
+        Ok(start) => start,
+        Err(error) => return direct::refuse(stream, &request, &error, &mut shutdown).await,
     };
     if request.take(stream).await.is_err() {
         return Answered::Close;
     }
     tracing::debug!(uri = %request.uri, "poll");
-    let mut shutdown = state.shutdown.clone();
     let reply = match start {
         Start::Now(reply) => reply,
         Start::Held(held) => tokio::select! {

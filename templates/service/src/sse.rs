@@ -92,9 +92,12 @@ pub async fn answer(
     let Ok(Query(query)) = Query::<Vec<(String, String)>>::try_from_uri(&request.uri) else {
         return Answered::ToHyper;
     };
-    // hyper repeats a failed open and answers with the error.
-    let Ok((first, feed)) = open(state, &query, request.last_event_id.as_deref()).await else {
-        return Answered::ToHyper;
+    let (first, feed) = match open(state, &query, request.last_event_id.as_deref()).await {
+        Ok(opened) => opened,
+        Err(error) => {
+            let mut shutdown = state.shutdown.clone();
+            return direct::refuse(stream, &request, &error, &mut shutdown).await;
+        }
     };
     if request.take(stream).await.is_err() {
         return Answered::Close;
