@@ -389,23 +389,18 @@ fn new_takes_the_flags_of_issue_3() {
 fn plain_cargo_run_at_the_root_runs_rtgen() {
     // The README's first command is `cargo run --quiet -- new NAME`. The workspace has two
     // binaries (rtgen and the load client), so `cargo run` needs `default-run` to pick.
-    let output = std::process::Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let metadata = stdout_of(
+        Command::new(env!("CARGO"))
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--offline",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR")),
     );
-    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let metadata: Value = serde_json::from_str(&metadata).unwrap();
     let root = metadata["packages"]
         .as_array()
         .unwrap()

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -59,14 +58,7 @@ async fn poll(
         Start::Now(reply) => reply,
         Start::Held(held) => held.wait(&mut state.shutdown.clone()).await,
     };
-    let mut response = reply.body().into_response();
-    for (name, value) in HEADERS {
-        response.headers_mut().insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
-    }
-    Ok(response)
+    Ok((HEADERS, reply.body()).into_response())
 }
 
 /// `GET /poll` on the socket itself, so a held poll costs no more than its
@@ -76,10 +68,7 @@ pub async fn answer(
     state: &AppState,
     request: direct::Request,
 ) -> Answered {
-    if request.uri.path() != "/poll" {
-        return Answered::ToHyper;
-    }
-    let Ok(Query(query)) = Query::<Vec<(String, String)>>::try_from_uri(&request.uri) else {
+    let Some(query) = request.query("/poll") else {
         return Answered::ToHyper;
     };
     let mut shutdown = state.shutdown.clone();

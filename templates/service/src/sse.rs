@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -64,18 +64,11 @@ async fn events(
 ) -> Result<Response, ApiError> {
     let last_event_id = headers.get("last-event-id").map(HeaderValue::as_bytes);
     let (first, feed) = open(&state, &query, last_event_id).await?;
-    let mut response = Body::new(Stream {
+    let body = Body::new(Stream {
         first: Some(first),
         feed,
-    })
-    .into_response();
-    for (name, value) in HEADERS {
-        response.headers_mut().insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
-    }
-    Ok(response)
+    });
+    Ok((HEADERS, body).into_response())
 }
 
 /// `GET /events` on the socket itself: the stream's headers and first chunk, then the
@@ -86,10 +79,7 @@ pub async fn answer(
     state: &AppState,
     request: direct::Request,
 ) -> Answered {
-    if request.uri.path() != "/events" {
-        return Answered::ToHyper;
-    }
-    let Ok(Query(query)) = Query::<Vec<(String, String)>>::try_from_uri(&request.uri) else {
+    let Some(query) = request.query("/events") else {
         return Answered::ToHyper;
     };
     let (first, feed) = match open(state, &query, request.last_event_id.as_deref()).await {
