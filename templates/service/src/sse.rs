@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::hash::{BuildHasher, RandomState};
 use std::io;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -30,14 +30,14 @@ use crate::error::ApiError;
 use crate::hub::{Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
+use crate::outbox::{BATCH, StreamStep};
 use crate::params;
 use crate::shutdown::Shutdown;
 
 /// Comment lines keep idle connections alive through proxies that cut them at 30-60 s:
 /// the stream is never quiet for longer than this.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// Messages written per chunk: queued messages leave in one write instead of one each.
-const BATCH: usize = 64;
+const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
 /// The response headers of an event stream.
 const HEADERS: [(&str, &str); 3] = [
     ("content-type", "text/event-stream"),
@@ -63,31 +63,26 @@ async fn events(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let last_event_id = headers.get("last-event-id").map(HeaderValue::as_bytes);
-    let (first, feed) = open(&state, &query, last_event_id).await?;
-    let body = Body::new(Stream {
-        first: Some(first),
-        feed,
-    });
+    let (first, subscriber) = open(&state, &query, last_event_id).await?;
+    let body = Body::new(Stream::new(first, subscriber, state.shutdown.clone()));
     Ok((HEADERS, body).into_response())
 }
 
-/// `GET /events` on the socket itself: the stream's headers and first chunk, then the
-/// feed, until the client leaves, falls behind or the server shuts down. The response
-/// is delimited by closing the connection, so it needs no chunked framing.
+/// `GET /events` on the socket itself: the stream's headers and first chunk, then live
+/// messages, until the client leaves, falls behind or the server shuts down. The
+/// response is delimited by closing the connection, so it needs no chunked framing.
 pub async fn answer(
-    stream: &mut TcpStream,
+    stream: &Arc<TcpStream>,
     state: &AppState,
     request: direct::Request,
 ) -> Answered {
     let Some(query) = request.query("/events") else {
         return Answered::ToHyper;
     };
-    let (first, feed) = match open(state, &query, request.last_event_id.as_deref()).await {
+    let mut shutdown = state.shutdown.clone();
+    let (first, subscriber) = match open(state, &query, request.last_event_id.as_deref()).await {
         Ok(opened) => opened,
-        Err(error) => {
-            let mut shutdown = state.shutdown.clone();
-            return direct::refuse(stream, &request, &error, &mut shutdown).await;
-        }
+        Err(error) => return direct::refuse(stream, &request, &error, &mut shutdown).await,
     };
     if request.take(stream).await.is_err() {
         return Answered::Close;
@@ -95,7 +90,7 @@ pub async fn answer(
     tracing::debug!(uri = %request.uri, "event stream opened");
     let mut head = direct::ok_head(&HEADERS, None, true);
     head.put_slice(&first);
-    if let Err(e) = pump(stream, head.freeze(), feed, state.shutdown.clone()).await {
+    if let Err(e) = pump(stream, head.freeze(), &subscriber, &mut shutdown).await {
         tracing::debug!("event stream ended: {e}");
     }
     Answered::Close
@@ -107,7 +102,7 @@ async fn open(
     state: &AppState,
     query: &[(String, String)],
     last_event_id: Option<&[u8]>,
-) -> Result<(Bytes, Feed), ApiError> {
+) -> Result<(Bytes, Subscriber), ApiError> {
     let channels = params::channels(query)?;
     // Browsers only ever echo an id we sent, so a Last-Event-ID that does not parse
     // comes from somewhere else (an older deployment, a proxy): answer with a reset
@@ -140,19 +135,24 @@ async fn open(
         Replay::Messages(messages) => messages,
     };
     append(&mut first, &messages);
-    Ok((
-        first.freeze(),
-        Feed::new(subscriber, state.shutdown.clone()),
-    ))
+    Ok((first.freeze(), subscriber))
 }
 
-/// What a stream sends after its first chunk: queued messages as they arrive, a
-/// keep-alive comment when the line was quiet, and its end on shutdown or when the
-/// client fell too far behind.
-struct Feed {
+/// Ticks at half of [`KEEP_ALIVE`]: a tick that finds the line quiet since the previous
+/// one sends a comment. Cheaper than resetting a timer on every message.
+fn keep_alive_ticks() -> Interval {
+    let period = KEEP_ALIVE / 2;
+    let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticks
+}
+
+/// The response body on a connection hyper serves: the first chunk, then queued
+/// messages as they arrive, a keep-alive comment when the line was quiet, and its end
+/// on shutdown or when the client fell too far behind.
+struct Stream {
+    first: Option<Bytes>,
     subscriber: Subscriber,
-    /// Ticks at half of [`KEEP_ALIVE`]; a tick that finds the line quiet since the
-    /// previous one sends a comment. Cheaper than resetting a timer on every message.
     keep_alive: Interval,
     quiet: bool,
     /// Resolves on shutdown; `None` once the stream has ended.
@@ -161,14 +161,12 @@ struct Feed {
     batch: Vec<Arc<Message>>,
 }
 
-impl Feed {
-    fn new(subscriber: Subscriber, mut shutdown: Shutdown) -> Self {
-        let period = KEEP_ALIVE / 2;
-        let mut keep_alive = tokio::time::interval_at(Instant::now() + period, period);
-        keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
+impl Stream {
+    fn new(first: Bytes, subscriber: Subscriber, mut shutdown: Shutdown) -> Self {
         Self {
+            first: Some(first),
             subscriber,
-            keep_alive,
+            keep_alive: keep_alive_ticks(),
             quiet: false,
             stopping: Some(Box::pin(async move { shutdown.wait().await })),
             batch: Vec::new(),
@@ -177,6 +175,9 @@ impl Feed {
 
     /// The next bytes to send, or `None` when the stream is over.
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        if let Some(first) = self.first.take() {
+            return Poll::Ready(Some(first));
+        }
         let Some(stopping) = &mut self.stopping else {
             return Poll::Ready(None);
         };
@@ -201,17 +202,11 @@ impl Feed {
         // Polled until pending, so the timer always holds this task's waker.
         while self.keep_alive.poll_tick(cx).is_ready() {
             if std::mem::replace(&mut self.quiet, true) {
-                return Poll::Ready(Some(Bytes::from_static(b": keep-alive\n\n")));
+                return Poll::Ready(Some(Bytes::from_static(KEEP_ALIVE_COMMENT)));
             }
         }
         Poll::Pending
     }
-}
-
-/// The response body on a connection hyper serves: the first chunk, then the feed.
-struct Stream {
-    first: Option<Bytes>,
-    feed: Feed,
 }
 
 impl HttpBody for Stream {
@@ -222,46 +217,72 @@ impl HttpBody for Stream {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let this = &mut *self;
-        if let Some(first) = this.first.take() {
-            return Poll::Ready(Some(Ok(Frame::data(first))));
-        }
-        this.feed
-            .poll_next(cx)
+        self.poll_next(cx)
             .map(|next| next.map(|bytes| Ok(Frame::data(bytes))))
     }
 }
 
-/// What wakes a stream served on the socket itself.
+/// What wakes the task of a stream served on the socket itself.
 enum Step {
-    Send(Bytes),
+    /// The socket was full; the rest waits for room.
+    Stalled,
+    KeepAlive,
     /// The client sent something or closed its side.
     Readable,
     End,
 }
 
-/// Writes `first`, then the feed, straight to the socket.
+/// Hands the socket to the subscriber's queue with `first` ahead of everything, after
+/// which the fan-out writes each message itself (see [`crate::outbox`]). This task
+/// only finishes writes that found the socket full, sends keep-alive comments, and
+/// notices the client leaving, a closed queue or shutdown.
 async fn pump(
-    stream: &mut TcpStream,
+    stream: &Arc<TcpStream>,
     first: Bytes,
-    mut feed: Feed,
-    mut shutdown: Shutdown,
+    subscriber: &Subscriber,
+    shutdown: &mut Shutdown,
 ) -> io::Result<()> {
-    direct::write_all(stream, &first, &mut shutdown).await?;
+    let outbox = subscriber.outbox();
+    outbox.attach(Arc::clone(stream), first);
+    let mut keep_alive = keep_alive_ticks();
+    let mut stopping = pin!(shutdown.wait());
     loop {
         let step = poll_fn(|cx| {
-            if let Poll::Ready(next) = feed.poll_next(cx) {
-                return Poll::Ready(next.map_or(Step::End, Step::Send));
+            if stopping.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Step::End);
+            }
+            match outbox.poll_stream(cx) {
+                Poll::Ready(StreamStep::Stalled) => return Poll::Ready(Step::Stalled),
+                Poll::Ready(StreamStep::Closed) => {
+                    // The client fell behind (or a write failed): it reconnects and
+                    // resumes from history instead of silently missing messages.
+                    tracing::debug!("dropping a slow SSE client");
+                    return Poll::Ready(Step::End);
+                }
+                Poll::Pending => {}
             }
             // A client sends nothing after its request, so readiness means it closed.
             if stream.poll_read_ready(cx).is_ready() {
                 return Poll::Ready(Step::Readable);
             }
+            // Polled until pending, so the timer always holds this task's waker.
+            while keep_alive.poll_tick(cx).is_ready() {
+                if !outbox.take_written() {
+                    return Poll::Ready(Step::KeepAlive);
+                }
+            }
             Poll::Pending
         })
         .await;
         match step {
-            Step::Send(bytes) => direct::write_all(stream, &bytes, &mut shutdown).await?,
+            Step::Stalled => {
+                tokio::select! {
+                    room = direct::writable(stream) => room?,
+                    () = &mut stopping => return Ok(()),
+                }
+                outbox.flush();
+            }
+            Step::KeepAlive => outbox.write_idle(Bytes::from_static(KEEP_ALIVE_COMMENT)),
             Step::Readable => match stream.try_read(&mut [0; 64]) {
                 Ok(0) => return Ok(()),
                 // Anything else it sends is ignored, as hyper would.
@@ -276,7 +297,7 @@ async fn pump(
 
 /// Takes the received messages as one chunk. A lone message, the usual case unless
 /// messages queue up, goes out as the hub's encoded bytes without a copy.
-fn chunk(batch: &mut Vec<Arc<Message>>) -> Bytes {
+pub fn chunk(batch: &mut Vec<Arc<Message>>) -> Bytes {
     let chunk = match batch.as_slice() {
         [message] => message.wire.clone(),
         messages => {

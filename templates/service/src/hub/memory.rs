@@ -1,9 +1,10 @@
 //! The in-process hub: assigns ids, keeps bounded per-channel history and fans each
-//! published message out to the local subscribers' bounded queues.
+//! published message out to the local subscribers' bounded queues (`outbox.rs`).
 //!
 //! One mutex guards everything. It is never held across an `.await`, and the work
 //! under it is a few pointer copies per subscriber, so publishing to thousands of
-//! subscribers stays in the tens of microseconds. Assigning the id and queueing the
+//! subscribers stays in the tens of microseconds; anything written to sockets is
+//! written after it is released. Assigning the id and queueing the
 //! message under the same lock is what makes every subscriber see ids in order, which
 //! lets one cursor resume several channels.
 
@@ -14,13 +15,13 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use serde_json::value::RawValue;
-use tokio::sync::mpsc;
 
 pub use crate::replay::{Batch, Replay};
 
 use crate::channel::ChannelName;
 use crate::id::Id;
 use crate::message::{Encoder, Envelope, Message};
+use crate::outbox::{Fanout, Outbox};
 
 /// Bounds on what the hub keeps in memory.
 #[derive(Clone, Debug)]
@@ -86,12 +87,12 @@ struct Channel {
     last_id: Id,
     /// Each subscriber's queue, keyed by subscriber: a publish walks this map alone,
     /// and leaving costs O(1) even with thousands of subscribers.
-    subscribers: HashMap<u64, mpsc::Sender<Arc<Message>>>,
+    subscribers: HashMap<u64, Arc<Outbox>>,
     last_active: Instant,
 }
 
 struct SubscriberEntry {
-    queue: mpsc::Sender<Arc<Message>>,
+    outbox: Arc<Outbox>,
     channels: Vec<ChannelName>,
 }
 
@@ -122,6 +123,19 @@ impl Hub {
 
     /// Stores `data` on `channel` and queues it for every subscriber.
     pub async fn publish(&self, channel: ChannelName, data: &RawValue) -> Result<Id, HubError> {
+        let mut fanout = Fanout::new();
+        let id = self.store(channel, data, &mut fanout)?;
+        fanout.finish();
+        Ok(id)
+    }
+
+    /// Stores the message and queues it, under the lock.
+    fn store(
+        &self,
+        channel: ChannelName,
+        data: &RawValue,
+        fanout: &mut Fanout,
+    ) -> Result<Id, HubError> {
         let mut state = self.state();
         let state = &mut *state;
         state.make_room_for(&channel, &self.limits)?;
@@ -145,8 +159,8 @@ impl Hub {
         entry.last_id = id;
         entry.last_active = Instant::now();
         let mut too_slow = Vec::new();
-        for (subscriber, queue) in &entry.subscribers {
-            if queue.try_send(Arc::clone(&message)).is_err() {
+        for (subscriber, outbox) in &entry.subscribers {
+            if !fanout.push(outbox, &message) {
                 too_slow.push(*subscriber);
             }
         }
@@ -175,21 +189,21 @@ impl Hub {
 
     /// A new connection's queue, not yet subscribed to anything.
     pub fn subscriber(self: &Arc<Self>) -> Subscriber {
-        let (queue, receiver) = mpsc::channel(self.limits.queue_len);
+        let outbox = Arc::new(Outbox::new(self.limits.queue_len));
         let mut state = self.state();
         let id = state.next_subscriber;
         state.next_subscriber += 1;
         state.subscribers.insert(
             id,
             SubscriberEntry {
-                queue,
+                outbox: Arc::clone(&outbox),
                 channels: Vec::new(),
             },
         );
         Subscriber {
             id,
             hub: Arc::clone(self),
-            receiver,
+            outbox,
         }
     }
 
@@ -314,6 +328,7 @@ impl State {
         let Some(entry) = self.subscribers.remove(&subscriber) else {
             return;
         };
+        entry.outbox.close();
         for name in entry.channels {
             self.detach(&name, subscriber);
         }
@@ -343,7 +358,7 @@ impl Channel {
 pub struct Subscriber {
     id: u64,
     hub: Arc<Hub>,
-    receiver: mpsc::Receiver<Arc<Message>>,
+    outbox: Arc<Outbox>,
 }
 
 impl Subscriber {
@@ -357,10 +372,10 @@ impl Subscriber {
     ) -> Result<Replay, HubError> {
         let mut state = self.hub.state();
         let state = &mut *state;
-        let Some(queue) = state
+        let Some(outbox) = state
             .subscribers
             .get(&self.id)
-            .map(|entry| entry.queue.clone())
+            .map(|entry| Arc::clone(&entry.outbox))
         else {
             // The hub already closed this queue because the client fell behind; the
             // transport notices on its next receive and disconnects, and the client
@@ -376,7 +391,7 @@ impl Subscriber {
             channel
                 .subscribers
                 .entry(self.id)
-                .or_insert_with(|| queue.clone());
+                .or_insert_with(|| Arc::clone(&outbox));
             channel.last_active = Instant::now();
             if let Some(entry) = state.subscribers.get_mut(&self.id)
                 && !entry.channels.contains(name)
@@ -402,7 +417,7 @@ impl Subscriber {
     /// `batch`, so a transport can write them with one syscall. Returns `false` once
     /// the hub has closed the queue because this subscriber fell too far behind.
     pub async fn recv(&mut self, batch: &mut Vec<Arc<Message>>, limit: usize) -> bool {
-        self.receiver.recv_many(batch, limit).await > 0
+        std::future::poll_fn(|cx| self.poll_recv(cx, batch, limit)).await
     }
 
     /// [`recv`](Self::recv) for a hand-written future or body: `Pending` schedules a
@@ -413,14 +428,19 @@ impl Subscriber {
         batch: &mut Vec<Arc<Message>>,
         limit: usize,
     ) -> Poll<bool> {
-        self.receiver
-            .poll_recv_many(cx, batch, limit)
-            .map(|received| received > 0)
+        self.outbox.poll_recv(cx, batch, limit)
+    }
+
+    /// The queue itself, for a transport that writes from it directly.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 }
 
 impl Drop for Subscriber {
     fn drop(&mut self) {
         self.hub.state().remove_subscriber(self.id);
+        // Also when the hub dropped it already: nothing is written for it any more.
+        self.outbox.close();
     }
 }

@@ -1,5 +1,5 @@
 //! The Redis hub: ids and history live in Redis and are shared by every instance; each
-//! instance fans messages out to its own clients' bounded queues.
+//! instance fans messages out to its own clients' bounded queues (`outbox.rs`).
 //!
 //! Publishing runs one Lua script that assigns the next id, appends the message to the
 //! channel's capped stream and PUBLISHes it, so every instance receives messages in id
@@ -15,11 +15,11 @@ mod store;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use serde_json::value::RawValue;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 
 use self::store::{Snapshot, Store};
 pub use crate::replay::{Batch, Replay};
@@ -27,6 +27,7 @@ pub use crate::replay::{Batch, Replay};
 use crate::channel::ChannelName;
 use crate::id::Id;
 use crate::message::{Encoder, Envelope, Message};
+use crate::outbox::{Fanout, Outbox};
 use crate::shutdown::Shutdown;
 
 /// How long a new subscriber waits for Redis to confirm its subscription.
@@ -103,7 +104,7 @@ struct LocalChannel {
 }
 
 struct SubscriberEntry {
-    queue: mpsc::Sender<Arc<Message>>,
+    outbox: Arc<Outbox>,
     channels: Vec<ChannelName>,
 }
 
@@ -161,22 +162,21 @@ impl Hub {
 
     /// A new connection's queue, not yet subscribed to anything.
     pub fn subscriber(self: &Arc<Self>) -> Subscriber {
-        let (queue, receiver) = mpsc::channel(self.limits.queue_len);
+        let outbox = Arc::new(Outbox::new(self.limits.queue_len));
         let mut local = self.local();
         let id = local.next_subscriber;
         local.next_subscriber += 1;
         local.subscribers.insert(
             id,
             SubscriberEntry {
-                queue,
+                outbox: Arc::clone(&outbox),
                 channels: Vec::new(),
             },
         );
         Subscriber {
             id,
             hub: Arc::clone(self),
-            receiver,
-            replayed: Vec::new(),
+            outbox,
         }
     }
 
@@ -226,28 +226,9 @@ impl Hub {
 
     /// Queues `message` for every local subscriber of its channel, once.
     fn deliver(&self, message: Arc<Message>) {
-        let mut local = self.local();
-        let local = &mut *local;
-        if message.id <= local.delivered {
-            return;
-        }
-        local.delivered = message.id;
-        let Some(channel) = local.channels.get(&message.channel) else {
-            return;
-        };
-        let mut too_slow = Vec::new();
-        for subscriber in &channel.subscribers {
-            if let Some(entry) = local.subscribers.get(subscriber)
-                && entry.queue.try_send(Arc::clone(&message)).is_err()
-            {
-                too_slow.push(*subscriber);
-            }
-        }
-        for subscriber in too_slow {
-            // Closing the queue (rather than skipping the message) keeps the stream
-            // gap-free: the client reconnects and resumes from history.
-            local.remove_subscriber(subscriber);
-        }
+        let mut fanout = Fanout::new();
+        self.local().queue(&message, &mut fanout);
+        fanout.finish();
     }
 
     /// Closes the queues of everyone following `channels`: they reconnect and get a reset.
@@ -267,10 +248,35 @@ impl Hub {
 }
 
 impl Local {
+    /// Queues `message` for every local subscriber of its channel, under the lock.
+    fn queue(&mut self, message: &Arc<Message>, fanout: &mut Fanout) {
+        if message.id <= self.delivered {
+            return;
+        }
+        self.delivered = message.id;
+        let Some(channel) = self.channels.get(&message.channel) else {
+            return;
+        };
+        let mut too_slow = Vec::new();
+        for subscriber in &channel.subscribers {
+            if let Some(entry) = self.subscribers.get(subscriber)
+                && !fanout.push(&entry.outbox, message)
+            {
+                too_slow.push(*subscriber);
+            }
+        }
+        for subscriber in too_slow {
+            // Closing the queue (rather than skipping the message) keeps the stream
+            // gap-free: the client reconnects and resumes from history.
+            self.remove_subscriber(subscriber);
+        }
+    }
+
     fn remove_subscriber(&mut self, subscriber: u64) {
         let Some(entry) = self.subscribers.remove(&subscriber) else {
             return;
         };
+        entry.outbox.close();
         for name in entry.channels {
             self.detach(&name, subscriber);
         }
@@ -301,9 +307,7 @@ impl LocalChannel {
 pub struct Subscriber {
     id: u64,
     hub: Arc<Hub>,
-    receiver: mpsc::Receiver<Arc<Message>>,
-    /// Per channel, the newest id its replay covered: live copies up to it are repeats.
-    replayed: Vec<(ChannelName, Id)>,
+    outbox: Arc<Outbox>,
 }
 
 impl Subscriber {
@@ -342,8 +346,9 @@ impl Subscriber {
         let snapshot = self.hub.store.read(channels, Some(cursor)).await?;
         let newest = snapshot.newest;
         for name in channels {
-            self.replayed.retain(|(c, _)| c != name);
-            self.replayed.push((name.clone(), newest));
+            // Live copies of replayed messages may be queued already, or still on
+            // their way from Redis.
+            self.outbox.replayed(name, newest);
         }
         Ok(self.hub.replay(snapshot))
     }
@@ -412,7 +417,7 @@ impl Subscriber {
     }
 
     pub async fn unsubscribe(&mut self, channel: &ChannelName) {
-        self.replayed.retain(|(c, _)| c != channel);
+        self.outbox.forget_replay(channel);
         let mut local = self.hub.local();
         if let Some(entry) = local.subscribers.get_mut(&self.id) {
             entry.channels.retain(|c| c != channel);
@@ -436,45 +441,19 @@ impl Subscriber {
         batch: &mut Vec<Arc<Message>>,
         limit: usize,
     ) -> Poll<bool> {
-        loop {
-            let start = batch.len();
-            if ready!(self.receiver.poll_recv_many(cx, batch, limit)) == 0 {
-                return Poll::Ready(false);
-            }
-            if self.replayed.is_empty() {
-                return Poll::Ready(true);
-            }
-            for message in batch.split_off(start) {
-                if !self.is_repeat(&message) {
-                    batch.push(message);
-                }
-            }
-            if batch.len() > start {
-                return Poll::Ready(true);
-            }
-        }
+        self.outbox.poll_recv(cx, batch, limit)
     }
 
-    /// Whether the replay already delivered `message`; forgets a channel's replay once
-    /// live delivery has moved past it.
-    fn is_repeat(&mut self, message: &Message) -> bool {
-        let Some(at) = self
-            .replayed
-            .iter()
-            .position(|(channel, _)| *channel == message.channel)
-        else {
-            return false;
-        };
-        if message.id <= self.replayed[at].1 {
-            return true;
-        }
-        self.replayed.swap_remove(at);
-        false
+    /// The queue itself, for a transport that writes from it directly.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 }
 
 impl Drop for Subscriber {
     fn drop(&mut self) {
         self.hub.local().remove_subscriber(self.id);
+        // Also when the hub dropped it already: nothing is written for it any more.
+        self.outbox.close();
     }
 }
