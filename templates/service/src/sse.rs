@@ -37,6 +37,7 @@ use crate::shutdown::Shutdown;
 /// Comment lines keep idle connections alive through proxies that cut them at 30-60 s:
 /// the stream is never quiet for longer than this.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// What a quiet line sends: a comment, which `EventSource` ignores.
 const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
 /// The response headers of an event stream.
 const HEADERS: [(&str, &str); 3] = [
@@ -154,6 +155,8 @@ struct Stream {
     first: Option<Bytes>,
     subscriber: Subscriber,
     keep_alive: Interval,
+    /// Set by each keep-alive tick and cleared by each message: a tick that finds it
+    /// still set sends a comment.
     quiet: bool,
     /// Resolves on shutdown; `None` once the stream has ended.
     stopping: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
