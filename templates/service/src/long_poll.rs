@@ -72,13 +72,10 @@ pub async fn answer(
         return Answered::ToHyper;
     };
     let mut shutdown = state.shutdown.clone();
-    let start = match start(state, &query).await {
-        Ok(start) => start,
-        Err(error) => return direct::refuse(stream, &request, &error, &mut shutdown).await,
-    };
-    if request.take(stream).await.is_err() {
+    let started = start(state, &query).await;
+    let Some(start) = request.commit(stream, started, &mut shutdown).await else {
         return Answered::Close;
-    }
+    };
     tracing::debug!(uri = %request.uri, "poll");
     let reply = match start {
         Start::Now(reply) => reply,

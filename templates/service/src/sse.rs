@@ -81,13 +81,10 @@ pub async fn answer(
         return Answered::ToHyper;
     };
     let mut shutdown = state.shutdown.clone();
-    let (first, subscriber) = match open(state, &query, request.last_event_id.as_deref()).await {
-        Ok(opened) => opened,
-        Err(error) => return direct::refuse(stream, &request, &error, &mut shutdown).await,
-    };
-    if request.take(stream).await.is_err() {
+    let opened = open(state, &query, request.last_event_id.as_deref()).await;
+    let Some((first, subscriber)) = request.commit(stream, opened, &mut shutdown).await else {
         return Answered::Close;
-    }
+    };
     tracing::debug!(uri = %request.uri, "event stream opened");
     let mut head = direct::ok_head(&HEADERS, None, true);
     head.put_slice(&first);

@@ -328,17 +328,24 @@ fn read_until(socket: &mut TcpStream, needle: &str) -> String {
     String::from_utf8(seen).expect("UTF-8")
 }
 
-#[tokio::test]
-async fn a_stream_on_a_new_connection_ends_by_closing_it() {
-    let server = Server::start();
-    let request = "GET /events?channel=plain HTTP/1.1\r\nHost: test\r\n\r\n";
-    let mut socket = send_in_pieces(&server, &[request]);
-    let head = read_until(&mut socket, "\r\n\r\n").to_ascii_lowercase();
+/// Reads an event stream's response head, checks that it is one, and returns it in
+/// lower case.
+fn read_stream_head(socket: &mut TcpStream) -> String {
+    let head = read_until(socket, "\r\n\r\n").to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
     assert!(
         head.contains("content-type: text/event-stream\r\n"),
         "{head}"
     );
+    head
+}
+
+#[tokio::test]
+async fn a_stream_on_a_new_connection_ends_by_closing_it() {
+    let server = Server::start();
+    let request = "GET /events?channel=plain HTTP/1.1\r\nHost: test\r\n\r\n";
+    let mut socket = send_in_pieces(&server, &[request]);
+    let head = read_stream_head(&mut socket);
     assert!(head.contains("connection: close\r\n"), "{head}");
     assert!(!head.contains("transfer-encoding"), "{head}");
 
@@ -357,12 +364,7 @@ async fn a_request_head_sent_in_pieces_is_served_too() {
             "Host: test\r\n\r\n",
         ],
     );
-    let head = read_until(&mut socket, "\r\n\r\n").to_ascii_lowercase();
-    assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
-    assert!(
-        head.contains("content-type: text/event-stream\r\n"),
-        "{head}"
-    );
+    let head = read_stream_head(&mut socket);
     // hyper answered it, framing the stream in chunks.
     assert!(head.contains("transfer-encoding: chunked\r\n"), "{head}");
 
