@@ -98,6 +98,35 @@ async fn a_held_poll_is_answered_by_the_next_publish() {
 }
 
 #[tokio::test]
+async fn a_write_delay_answers_a_held_poll_with_what_it_gathered() {
+    const DELAY: Duration = Duration::from_millis(300);
+    let server = Server::start_with(&[("WRITE_DELAY_MS", "300")]);
+    let seen = server.publish("feed", json!("seen")).await;
+    let url = server.url(&format!("/poll?channel=feed&cursor={seen}&timeout=30"));
+    let mut held = tokio::spawn(async move { reqwest::get(url).await?.json::<Value>().await });
+    assert!(
+        timeout(Duration::from_millis(300), &mut held)
+            .await
+            .is_err(),
+        "the poll is held while nothing is new"
+    );
+    let published = Instant::now();
+    let a = server.publish("feed", json!(1)).await;
+    let b = server.publish("feed", json!(2)).await;
+    let body = timeout(Duration::from_secs(10), held)
+        .await
+        .expect("answered soon after the delay")
+        .expect("poll task")
+        .expect("poll");
+    let waited = published.elapsed();
+    assert!(waited >= DELAY, "answered after {waited:?}");
+    assert_eq!(
+        messages(&body),
+        [("feed".into(), a, json!(1)), ("feed".into(), b, json!(2))]
+    );
+}
+
+#[tokio::test]
 async fn a_poll_times_out_empty_with_the_same_cursor() {
     let server = Server::start();
     let seen = server.publish("feed", json!(1)).await;

@@ -4,7 +4,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::Server;
 use futures_util::StreamExt;
@@ -126,6 +126,21 @@ async fn delivers_messages_of_every_subscribed_channel_in_order() {
     assert_eq!(stream.message().await, ("user:42".into(), b, json!([1, 2])));
     let retry = stream.retry.expect("a retry hint");
     assert!((1000..=3000).contains(&retry), "retry {retry}");
+}
+
+#[tokio::test]
+async fn a_write_delay_holds_messages_that_long_and_keeps_their_order() {
+    const DELAY: Duration = Duration::from_millis(300);
+    let server = Server::start_with(&[("WRITE_DELAY_MS", "300")]);
+    let mut stream = EventStream::open(&server, "channel=news", None).await;
+    let published = Instant::now();
+    let a = server.publish("news", json!(1)).await;
+    let b = server.publish("news", json!(2)).await;
+
+    assert_eq!(stream.message().await, ("news".into(), a, json!(1)));
+    let waited = published.elapsed();
+    assert!(waited >= DELAY, "arrived after {waited:?}");
+    assert_eq!(stream.message().await, ("news".into(), b, json!(2)));
 }
 
 #[tokio::test]

@@ -140,6 +140,21 @@ async fn connect_time_subscription_delivers_envelopes() {
 }
 
 #[tokio::test]
+async fn a_write_delay_holds_messages_that_long_and_keeps_their_order() {
+    const DELAY: Duration = Duration::from_millis(300);
+    let server = Server::start_with(&[("WRITE_DELAY_MS", "300")]);
+    let mut socket = subscribed(&server, &["news"]).await;
+    let published = Instant::now();
+    let a = server.publish("news", json!(1)).await;
+    let b = server.publish("news", json!(2)).await;
+
+    assert_eq!(message_id(&next(&mut socket).await), a);
+    let waited = published.elapsed();
+    assert!(waited >= DELAY, "arrived after {waited:?}");
+    assert_eq!(message_id(&next(&mut socket).await), b);
+}
+
+#[tokio::test]
 async fn subscribe_and_unsubscribe_frames() {
     let server = Server::start();
     let mut socket = open(&server, "").await;

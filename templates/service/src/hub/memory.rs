@@ -23,7 +23,7 @@ use crate::id::Id;
 use crate::message::{Encoder, Envelope, Message};
 use crate::outbox::{Fanout, Outbox};
 
-/// Bounds on what the hub keeps in memory.
+/// Bounds on what the hub keeps in memory, and how it hands messages on.
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Messages kept per channel for resume.
@@ -36,6 +36,9 @@ pub struct Limits {
     pub queue_len: usize,
     /// A channel without subscribers or publishes for this long is forgotten.
     pub channel_idle: Duration,
+    /// How long a fan-out waits before handing a message to the connections, so that
+    /// messages published meanwhile leave with it in one write each; zero: at once.
+    pub write_delay: Duration,
 }
 
 /// Why the hub refused a request.
@@ -123,7 +126,7 @@ impl Hub {
 
     /// Stores `data` on `channel` and queues it for every subscriber.
     pub async fn publish(&self, channel: ChannelName, data: &RawValue) -> Result<Id, HubError> {
-        let mut fanout = Fanout::new();
+        let mut fanout = Fanout::new(self.limits.write_delay);
         let id = self.store(channel, data, &mut fanout)?;
         fanout.finish();
         Ok(id)

@@ -33,7 +33,7 @@ use crate::shutdown::Shutdown;
 /// How long a new subscriber waits for Redis to confirm its subscription.
 const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Bounds on what the hub keeps.
+/// Bounds on what the hub keeps, and how it hands messages on.
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Messages kept per channel for resume.
@@ -44,6 +44,9 @@ pub struct Limits {
     pub queue_len: usize,
     /// A channel's history expires this long after its last publish.
     pub channel_idle: Duration,
+    /// How long a fan-out waits before handing a message to the connections, so that
+    /// messages published meanwhile leave with it in one write each; zero: at once.
+    pub write_delay: Duration,
 }
 
 /// Why the hub refused a request.
@@ -226,7 +229,7 @@ impl Hub {
 
     /// Queues `message` for every local subscriber of its channel, once.
     fn deliver(&self, message: Arc<Message>) {
-        let mut fanout = Fanout::new();
+        let mut fanout = Fanout::new(self.limits.write_delay);
         self.local().queue(&message, &mut fanout);
         fanout.finish();
     }
