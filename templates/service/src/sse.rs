@@ -30,7 +30,7 @@ use crate::error::ApiError;
 use crate::hub::{Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
-use crate::outbox::{BATCH, StreamStep};
+use crate::outbox::{self, BATCH, StreamStep};
 use crate::params;
 use crate::shutdown::Shutdown;
 
@@ -297,14 +297,10 @@ async fn pump(
 
 /// Takes the received messages as one chunk. A lone message, the usual case unless
 /// messages queue up, goes out as the hub's encoded bytes without a copy.
-pub fn chunk(batch: &mut Vec<Arc<Message>>) -> Bytes {
+fn chunk(batch: &mut Vec<Arc<Message>>) -> Bytes {
     let chunk = match batch.as_slice() {
         [message] => message.wire.clone(),
-        messages => {
-            let mut chunk = BytesMut::new();
-            append(&mut chunk, messages);
-            chunk.freeze()
-        }
+        messages => outbox::concat(messages),
     };
     batch.clear();
     chunk

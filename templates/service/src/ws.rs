@@ -16,26 +16,37 @@
 //! presented the token at the upgrade: `Authorization: Bearer <token>`, or `?token=`
 //! for browsers, which cannot set headers on a WebSocket (prefer the header elsewhere:
 //! query strings end up in access logs). A wrong token is refused with 401.
+//!
+//! The handshake is answered here rather than by axum's extractor so that the connection
+//! gets its `TcpStream` back from hyper: the fan-out then writes each message to it
+//! directly, as a frame encoded once for all subscribers (see [`crate::outbox`]).
 
 use std::borrow::Cow;
+use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{
-    CloseFrame, Message as Frame, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code,
-};
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::body::Body;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
-use bytes::Bytes;
-use futures_util::{FutureExt, SinkExt};
+use base64::Engine;
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
+use sha1::{Digest, Sha1};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message as Frame, Utf8Bytes};
 
 use crate::AppState;
 use crate::channel::ChannelName;
@@ -43,14 +54,13 @@ use crate::error::ApiError;
 use crate::hub::{Hub, Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
+use crate::outbox::{Shared, StreamStep};
 use crate::params::{self, MAX_CHANNELS_PER_CLIENT};
 use crate::publish;
 use crate::shutdown::Shutdown;
 
 /// Largest frame or message a client may send; the same bound as a publish body.
 const MAX_FRAME: usize = publish::MAX_BODY;
-/// Messages written per flush: a burst leaves in one write instead of one each.
-const BATCH: usize = 64;
 /// Shown with every malformed frame.
 const EXAMPLE: &str = r#"{"type":"subscribe","channel":"news","since":"<last id>"}"#;
 /// The answer to a publish frame on a connection that did not present the token.
@@ -58,18 +68,51 @@ const NEEDS_TOKEN: &str = "publishing needs the PUBLISH_TOKEN, presented when co
                            as `Authorization: Bearer <token>` or `?token=<token>`";
 /// How long a closing peer gets to answer our close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Appended to a client's key to prove the server speaks WebSocket (RFC 6455 1.3).
+const HANDSHAKE_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/ws", get(connect))
 }
 
-/// Encodes a message as one `message` frame's text.
+/// Encodes a message as a complete `message` text frame, header included: the fan-out
+/// writes these bytes to every subscriber's socket as they are.
 pub fn encode(envelope: &Envelope<'_>) -> Bytes {
-    server_frame(&ServerFrame::Message {
+    text_frame(&server_frame(&ServerFrame::Message {
         channel: envelope.channel,
         id: envelope.id,
         data: envelope.data,
-    })
+    }))
+}
+
+/// A final, unmasked text frame around `payload` (RFC 6455 5.2): what a server sends.
+fn text_frame(payload: &[u8]) -> Bytes {
+    let mut frame = BytesMut::with_capacity(payload.len() + 10);
+    // FIN and the text opcode.
+    frame.put_u8(0x81);
+    match payload.len() {
+        len @ 0..=125 => frame.put_u8(len as u8),
+        len @ 126..=0xffff => {
+            frame.put_u8(126);
+            frame.put_u16(len as u16);
+        }
+        len => {
+            frame.put_u8(127);
+            frame.put_u64(len as u64);
+        }
+    }
+    frame.put_slice(payload);
+    frame.freeze()
+}
+
+/// The payload of a frame from [`text_frame`], without a copy.
+fn payload(frame: &Bytes) -> Bytes {
+    let header = match frame.get(1) {
+        Some(126) => 4,
+        Some(127) => 10,
+        _ => 2,
+    };
+    frame.slice(header.min(frame.len())..)
 }
 
 #[derive(Serialize)]
@@ -134,24 +177,21 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de Raw
 
 async fn connect(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    mut request: Request,
 ) -> Result<Response, ApiError> {
-    if !origin_allowed(&headers, &state.config.allowed_origins) {
+    let headers = request.headers();
+    if !origin_allowed(headers, &state.config.allowed_origins) {
         return Err(ApiError {
             status: StatusCode::FORBIDDEN,
             message: "Origin not allowed; list it in ALLOWED_ORIGINS".into(),
         });
     }
-    let upgrade = upgrade.map_err(|rejection| ApiError {
-        status: rejection.status(),
-        message: rejection.body_text(),
-    })?;
+    let accept = accept_key(headers)?;
     let may_publish = match &state.config.publish_token {
         None => true,
         Some(token) => {
-            let presented = publish::bearer(&headers).or_else(|| {
+            let presented = publish::bearer(headers).or_else(|| {
                 query
                     .iter()
                     .find(|(k, _)| k == "token")
@@ -197,12 +237,64 @@ async fn connect(
         may_publish,
         ping_interval: state.config.ping_interval,
         queue_len: state.config.limits.queue_len,
-        batch: Vec::new(),
         _open: open,
     };
     let first = connection.subscribed(channels, replay);
-    let shutdown = state.shutdown.clone();
-    Ok(upgrade
+    let upgrade = hyper::upgrade::on(&mut request);
+    tokio::spawn(connection.run(upgrade, first, state.shutdown.clone()));
+
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    Ok(response)
+}
+
+/// Checks an opening handshake (RFC 6455 4.2.1) and computes its
+/// `Sec-WebSocket-Accept` answer.
+fn accept_key(headers: &HeaderMap) -> Result<HeaderValue, ApiError> {
+    let has = |name: HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|value| {
+            value
+                .as_bytes()
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+        })
+    };
+    let refuse = |message: &str| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        message: message.into(),
+    };
+    if !has(header::CONNECTION, "upgrade") || !has(header::UPGRADE, "websocket") {
+        return Err(refuse(
+            "not a WebSocket handshake: send `Connection: Upgrade` and `Upgrade: websocket`",
+        ));
+    }
+    if !has(header::SEC_WEBSOCKET_VERSION, "13") {
+        return Err(refuse(
+            "send `Sec-WebSocket-Version: 13`: no other version is spoken",
+        ));
+    }
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return Err(refuse("the handshake needs a `Sec-WebSocket-Key`"));
+    };
+    let digest = Sha1::new()
+        .chain_update(key.as_bytes())
+        .chain_update(HANDSHAKE_GUID)
+        .finalize();
+    let accept = base64::engine::general_purpose::STANDARD.encode(digest);
+    // Base64 is always a valid header value.
+    HeaderValue::try_from(accept).map_err(|e| ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        message: format!("cannot answer the handshake: {e}"),
+    })
+}
+
+/// tokio-tungstenite's settings for every connection.
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
         // tungstenite's 128 KiB read buffer would dominate an idle connection. Client
         // frames are small; a large one still arrives whole, in more reads. With 1 KiB
         // an idle connection costs about 5 KiB in all (4 KiB: about 8).
@@ -210,9 +302,8 @@ async fn connect(
         // Frames of one batch collect up to this before a write, then flush once.
         .write_buffer_size(8 * 1024)
         .max_write_buffer_size(2 * MAX_FRAME + 8 * 1024)
-        .max_frame_size(MAX_FRAME)
-        .max_message_size(MAX_FRAME)
-        .on_upgrade(move |socket| connection.run(socket, first, shutdown)))
+        .max_frame_size(Some(MAX_FRAME))
+        .max_message_size(Some(MAX_FRAME))
 }
 
 /// Browsers send `Origin` with every WebSocket handshake and attach the user's cookies,
@@ -240,12 +331,13 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
 /// How a connection ends.
 enum End {
     /// Send a close frame, then give the peer a moment to answer it.
-    Close(u16, &'static str),
+    Close(CloseCode, &'static str),
     /// The peer is gone or unresponsive: drop the socket.
     Drop,
 }
 
-/// One connection's state; a single task serves both directions.
+/// One connection's state; a single task serves both directions, except for the
+/// messages the fan-out writes to the attached socket itself.
 struct Connection {
     subscriber: Subscriber,
     channels: Vec<ChannelName>,
@@ -253,17 +345,25 @@ struct Connection {
     may_publish: bool,
     ping_interval: Duration,
     queue_len: usize,
-    batch: Vec<Arc<Message>>,
     /// Keeps `serve` waiting until this connection has closed.
     _open: mpsc::Sender<()>,
 }
 
 impl Connection {
-    async fn run(mut self, mut socket: WebSocket, first: Vec<Frame>, mut shutdown: Shutdown) {
+    async fn run(mut self, upgrade: OnUpgrade, first: Vec<Frame>, mut shutdown: Shutdown) {
+        let Some((mut socket, stream)) = self.open(upgrade).await else {
+            return;
+        };
+        let outbox = Arc::clone(self.subscriber.outbox());
         let end = match send(&mut socket, first, self.stall_limit()).await {
-            Ok(()) => self.serve(&mut socket, &mut shutdown).await,
+            Ok(()) => {
+                outbox.attach(Arc::clone(&stream));
+                self.serve(&mut socket, &stream, &mut shutdown).await
+            }
             Err(end) => end,
         };
+        // Nothing from the fan-out may follow the close frame.
+        outbox.detach();
         if let End::Close(code, reason) = end {
             let close = Frame::Close(Some(CloseFrame {
                 code,
@@ -273,14 +373,40 @@ impl Connection {
             // cleanly (RFC 6455 7.1.1) instead of resetting it on unread data.
             let _ = timeout(CLOSE_TIMEOUT, async {
                 if socket.send(close).await.is_ok() {
-                    while let Some(Ok(_)) = socket.recv().await {}
+                    while let Some(Ok(_)) = socket.next().await {}
                 }
             })
             .await;
         }
     }
 
-    async fn serve(&mut self, socket: &mut WebSocket, shutdown: &mut Shutdown) -> End {
+    /// Takes the socket back from hyper once the handshake is answered.
+    async fn open(&self, upgrade: OnUpgrade) -> Option<(WebSocketStream<Shared>, Arc<TcpStream>)> {
+        let upgraded = upgrade
+            .await
+            .inspect_err(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
+            .ok()?;
+        // `serve` in lib.rs gives hyper every connection as a `TokioIo<TcpStream>`.
+        let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
+            tracing::error!("an upgraded connection is not a TcpStream; see `serve` in lib.rs");
+            return None;
+        };
+        let stream = Arc::new(parts.io.into_inner());
+        let io = Shared::new(Arc::clone(&stream), Arc::clone(self.subscriber.outbox()));
+        // What hyper read past the handshake is the start of the client's frames.
+        let read = parts.read_buf.to_vec();
+        let socket =
+            WebSocketStream::from_partially_read(io, read, Role::Server, Some(config())).await;
+        Some((socket, stream))
+    }
+
+    async fn serve(
+        &mut self,
+        socket: &mut WebSocketStream<Shared>,
+        stream: &Arc<TcpStream>,
+        shutdown: &mut Shutdown,
+    ) -> End {
+        let outbox = Arc::clone(self.subscriber.outbox());
         let mut ping =
             tokio::time::interval_at(Instant::now() + self.ping_interval, self.ping_interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -291,33 +417,43 @@ impl Connection {
         let mut stopping = std::pin::pin!(shutdown.wait());
         loop {
             let result = tokio::select! {
-                open = self.subscriber.recv(&mut self.batch, BATCH) => {
-                    if !open {
-                        // The hub closed the queue rather than skip messages; the
-                        // client resumes from history without a gap.
+                step = poll_fn(|cx| outbox.poll_stream(cx)) => match step {
+                    StreamStep::Stalled => match timeout(stall, stream.writable()).await {
+                        Ok(Ok(())) => {
+                            outbox.flush();
+                            Ok(())
+                        }
+                        // A peer that stopped reading: it resumes when it comes back.
+                        Ok(Err(_)) | Err(_) => Err(End::Drop),
+                    },
+                    StreamStep::Closed => {
+                        // The hub closed the queue rather than skip messages: what it
+                        // holds goes out, then the client resumes from history without
+                        // a gap.
                         tracing::debug!("dropping a slow WebSocket client");
-                        return End::Close(close_code::AGAIN, "too slow; reconnect and resume");
+                        let queued = self.queued();
+                        return match send(socket, queued, stall).await {
+                            Ok(()) => End::Close(CloseCode::Again, "too slow; reconnect and resume"),
+                            Err(end) => end,
+                        };
                     }
-                    let frames = self
-                        .batch
-                        .drain(..)
-                        // Queued before an unsubscribe.
-                        .filter(|m| self.channels.contains(&m.channel))
-                        .filter_map(|m| text(&m.wire));
-                    send(socket, frames, stall).await
-                }
-                received = socket.recv() => {
+                },
+                received = socket.next() => {
                     last_heard = Instant::now();
                     match received {
                         Some(Ok(Frame::Text(text))) => {
-                            let reply = self.command(&text).await;
-                            send(socket, reply, stall).await
+                            outbox.detach();
+                            let mut reply = self.command(&text).await;
+                            reply.extend(self.queued());
+                            let sent = send(socket, reply, stall).await;
+                            outbox.attach(Arc::clone(stream));
+                            sent
                         }
                         Some(Ok(Frame::Binary(_))) => {
                             let reply = error("binary frames are not supported; send JSON text");
                             send(socket, [reply], stall).await
                         }
-                        Some(Ok(Frame::Ping(_) | Frame::Pong(_))) => Ok(()),
+                        Some(Ok(Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_))) => Ok(()),
                         // Flushing sends tungstenite's answer to the peer's close.
                         Some(Ok(Frame::Close(_))) => {
                             let _ = send(socket, [], stall).await;
@@ -334,12 +470,28 @@ impl Connection {
                     }
                     send(socket, [Frame::Ping(Bytes::new())], stall).await
                 }
-                () = &mut stopping => return End::Close(close_code::AWAY, "server shutting down"),
+                () = &mut stopping => return End::Close(CloseCode::Away, "server shutting down"),
             };
             if let Err(end) = result {
                 return end;
             }
         }
+    }
+
+    /// What the queue holds, as frames, leaving out channels unsubscribed since. The
+    /// queue only fills up while the fan-out's writes are detached, or closed.
+    fn queued(&mut self) -> Vec<Frame> {
+        let mut batch = Vec::new();
+        // Ready at once: it only moves what is queued.
+        let _ = self
+            .subscriber
+            .recv(&mut batch, self.queue_len)
+            .now_or_never();
+        batch
+            .iter()
+            .filter(|m| self.channels.contains(&m.channel))
+            .filter_map(|m| message_frame(m))
+            .collect()
     }
 
     /// How long a write may stall on a peer that stopped reading: as long as a
@@ -444,7 +596,7 @@ impl Connection {
                 messages.sort_unstable_by_key(|m| m.id);
                 messages.dedup_by_key(|m| m.id);
             }
-            frames.extend(messages.iter().filter_map(|m| text(&m.wire)));
+            frames.extend(messages.iter().filter_map(|m| message_frame(m)));
         }
         frames
     }
@@ -453,7 +605,7 @@ impl Connection {
 /// Feeds `frames` and flushes once, so a burst costs one write. A peer that stops
 /// reading stalls the write; after `stall` it is dropped.
 async fn send(
-    socket: &mut WebSocket,
+    socket: &mut WebSocketStream<Shared>,
     frames: impl IntoIterator<Item = Frame>,
     stall: Duration,
 ) -> Result<(), End> {
@@ -470,31 +622,55 @@ async fn send(
 }
 
 /// The close code for a failed read, per RFC 6455 7.4.1.
-fn closing(error: axum::Error) -> End {
-    match error
-        .into_inner()
-        .downcast::<tungstenite::Error>()
-        .map(|e| *e)
-    {
-        Ok(tungstenite::Error::Capacity(_)) => {
-            End::Close(close_code::SIZE, "frame too large; the limit is 64 KiB")
+fn closing(error: tungstenite::Error) -> End {
+    match error {
+        tungstenite::Error::Capacity(_) => {
+            End::Close(CloseCode::Size, "frame too large; the limit is 64 KiB")
         }
-        Ok(tungstenite::Error::Utf8(_)) => End::Close(close_code::INVALID, "invalid UTF-8"),
-        Ok(tungstenite::Error::Protocol(_)) => End::Close(close_code::PROTOCOL, "protocol error"),
+        tungstenite::Error::Utf8(_) => End::Close(CloseCode::Invalid, "invalid UTF-8"),
+        tungstenite::Error::Protocol(_) => End::Close(CloseCode::Protocol, "protocol error"),
         _ => End::Drop,
     }
 }
 
-/// A hub message as a text frame. The hub's bytes are JSON from [`encode`], so this
-/// never fails; axum checks the UTF-8 again, which is cheap next to the write.
-fn text(wire: &Bytes) -> Option<Frame> {
-    Utf8Bytes::try_from(wire.clone()).ok().map(Frame::Text)
+/// A hub message as tungstenite's text frame, for what the connection's task sends
+/// itself (replays): the payload of the pre-encoded frame, without a copy.
+fn message_frame(message: &Message) -> Option<Frame> {
+    text(payload(&message.wire))
+}
+
+/// JSON as a text frame. Everything sent is JSON from `serde_json`, so this never
+/// fails; tungstenite checks the UTF-8 again, which is cheap next to the write.
+fn text(json: Bytes) -> Option<Frame> {
+    Utf8Bytes::try_from(json).ok().map(Frame::Text)
 }
 
 fn control(frame: &ServerFrame<'_>) -> Frame {
-    text(&server_frame(frame)).unwrap_or_else(|| Frame::Text(Utf8Bytes::default()))
+    text(server_frame(frame)).unwrap_or_else(|| Frame::Text(Utf8Bytes::default()))
 }
 
 fn error(message: &str) -> Frame {
     control(&ServerFrame::Error { message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_frames_carry_their_length_in_the_shortest_form() {
+        for (len, header) in [
+            (0, &[0x81, 0][..]),
+            (125, &[0x81, 125]),
+            (126, &[0x81, 126, 0, 126]),
+            (0xffff, &[0x81, 126, 0xff, 0xff]),
+            (0x1_0000, &[0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]),
+        ] {
+            let body = vec![b'x'; len];
+            let frame = text_frame(&body);
+            assert_eq!(&frame[..header.len()], header, "{len} bytes");
+            assert_eq!(frame.len(), header.len() + len);
+            assert_eq!(payload(&frame), body, "{len} bytes");
+        }
+    }
 }

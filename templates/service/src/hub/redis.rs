@@ -448,7 +448,7 @@ impl Subscriber {
     }
 
     /// The queue itself, for a transport that writes from it directly.
-    pub fn outbox(&self) -> &Outbox {
+    pub fn outbox(&self) -> &Arc<Outbox> {
         &self.outbox
     }
 }
