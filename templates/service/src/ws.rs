@@ -432,8 +432,9 @@ impl Connection {
                         // a gap.
                         tracing::debug!("dropping a slow WebSocket client");
                         let queued = self.queued();
+                        let reason = "too slow; reconnect and resume";
                         return match send(socket, queued, stall).await {
-                            Ok(()) => End::Close(CloseCode::Again, "too slow; reconnect and resume"),
+                            Ok(()) => End::Close(CloseCode::Again, reason),
                             Err(end) => end,
                         };
                     }
@@ -442,6 +443,8 @@ impl Connection {
                     last_heard = Instant::now();
                     match received {
                         Some(Ok(Frame::Text(text))) => {
+                            // Detached while the command runs, so that its answer and
+                            // the messages around it keep their order.
                             outbox.detach();
                             let mut reply = self.command(&text).await;
                             reply.extend(self.queued());
