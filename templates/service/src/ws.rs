@@ -175,6 +175,8 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de Raw
     <&RawValue>::deserialize(deserializer).map(Some)
 }
 
+/// Checks the handshake and the query, subscribes, and answers `101 Switching
+/// Protocols`; the connection's task takes over once hyper hands the socket back.
 async fn connect(
     State(state): State<AppState>,
     Query(query): Query<Vec<(String, String)>>,
