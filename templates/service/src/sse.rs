@@ -295,13 +295,9 @@ async fn pump(
     }
 }
 
-/// Takes the received messages as one chunk. A lone message, the usual case unless
-/// messages queue up, goes out as the hub's encoded bytes without a copy.
+/// Takes the received messages as one chunk.
 fn chunk(batch: &mut Vec<Arc<Message>>) -> Bytes {
-    let chunk = match batch.as_slice() {
-        [message] => message.wire.clone(),
-        messages => outbox::concat(messages),
-    };
+    let chunk = outbox::concat(batch);
     batch.clear();
     chunk
 }

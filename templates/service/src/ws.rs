@@ -54,7 +54,7 @@ use crate::error::ApiError;
 use crate::hub::{Hub, Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
-use crate::outbox::{Shared, StreamStep};
+use crate::outbox::{Outbox, Shared, StreamStep};
 use crate::params::{self, MAX_CHANNELS_PER_CLIENT};
 use crate::publish;
 use crate::shutdown::Shutdown;
@@ -360,7 +360,8 @@ impl Connection {
         let end = match send(&mut socket, first, self.stall_limit()).await {
             Ok(()) => {
                 outbox.attach(Arc::clone(&stream));
-                self.serve(&mut socket, &stream, &mut shutdown).await
+                self.serve(&mut socket, &stream, &outbox, &mut shutdown)
+                    .await
             }
             Err(end) => end,
         };
@@ -406,9 +407,9 @@ impl Connection {
         &mut self,
         socket: &mut WebSocketStream<Shared>,
         stream: &Arc<TcpStream>,
+        outbox: &Outbox,
         shutdown: &mut Shutdown,
     ) -> End {
-        let outbox = Arc::clone(self.subscriber.outbox());
         let mut ping =
             tokio::time::interval_at(Instant::now() + self.ping_interval, self.ping_interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -483,20 +484,25 @@ impl Connection {
         }
     }
 
-    /// What the queue holds, as frames, leaving out channels unsubscribed since. The
-    /// queue only fills up while the fan-out's writes are detached, or closed.
+    /// What the queue holds, as frames. The queue only fills up while the fan-out's
+    /// writes are detached, or closed.
     fn queued(&mut self) -> Vec<Frame> {
-        let mut batch = Vec::new();
+        self.take_queued()
+            .iter()
+            .filter_map(|m| message_frame(m))
+            .collect()
+    }
+
+    /// Takes what the queue holds, leaving out channels unsubscribed since.
+    fn take_queued(&mut self) -> Vec<Arc<Message>> {
+        let mut queued = Vec::new();
         // Ready at once: it only moves what is queued.
         let _ = self
             .subscriber
-            .recv(&mut batch, self.queue_len)
+            .recv(&mut queued, self.queue_len)
             .now_or_never();
-        batch
-            .iter()
-            .filter(|m| self.channels.contains(&m.channel))
-            .filter_map(|m| message_frame(m))
-            .collect()
+        queued.retain(|m| self.channels.contains(&m.channel));
+        queued
     }
 
     /// How long a write may stall on a peer that stopped reading: as long as a
@@ -590,13 +596,8 @@ impl Connection {
             // Messages already queued for the other channels may be older than the
             // replay: merge them in, so ids reach the client in order and its
             // cursor never skips one. Whatever arrives later is newer than both.
-            let mut queued = Vec::new();
-            if let Some(true) = self
-                .subscriber
-                .recv(&mut queued, self.queue_len)
-                .now_or_never()
-            {
-                queued.retain(|m| self.channels.contains(&m.channel));
+            let mut queued = self.take_queued();
+            if !queued.is_empty() {
                 messages.append(&mut queued);
                 messages.sort_unstable_by_key(|m| m.id);
                 messages.dedup_by_key(|m| m.id);
