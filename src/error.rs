@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use crate::advisor::Conflict;
-use crate::answers::AnswersError;
+use crate::answers::{AnswersError, JsonError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -46,6 +46,9 @@ pub enum Error {
     },
     /// Anything else, with its context chain (exit 1).
     Other(anyhow::Error),
+    /// The same error, for a command run with `--format json`: reported on stderr as
+    /// `{"errors": [...]}` (see [`Error::json`]), with the same exit code.
+    Json(Box<Error>),
 }
 
 impl Error {
@@ -66,6 +69,7 @@ impl Error {
 
     pub fn exit_code(&self) -> u8 {
         match self {
+            Error::Json(inner) => inner.exit_code(),
             Error::Cli(err) if !err.use_stderr() => exit::OK,
             Error::Cli(_) | Error::Answers(_) | Error::Conflict(_) | Error::Usage { .. } => {
                 exit::INVALID
@@ -80,6 +84,7 @@ impl Error {
     fn details(&self) -> Vec<String> {
         match self {
             Error::Answers(err) => err.details(),
+            Error::Json(inner) => inner.details(),
             _ => Vec::new(),
         }
     }
@@ -103,16 +108,56 @@ impl Error {
             {
                 Some("check the path, or create the file with `rtgen answers > rtgen.toml`".into())
             }
+            Error::Json(inner) => inner.hint(),
             Error::Cli(_) | Error::Io { .. } | Error::Other(_) => None,
         }
+    }
+
+    /// The error for scripts: one entry per problem, with the key, line and column where
+    /// known and the allowed values where there is a list.
+    pub fn json(&self) -> serde_json::Value {
+        let entries = match self {
+            Error::Json(inner) => return inner.json(),
+            Error::Answers(err) => err.json_entries(),
+            Error::Conflict(conflict) => vec![JsonError {
+                key: Some(conflict.key.to_string()),
+                line: None,
+                column: None,
+                message: format!("{self}; {}", conflict.hint),
+                allowed: None,
+            }],
+            other => vec![JsonError {
+                key: None,
+                line: None,
+                column: None,
+                message: match other.hint() {
+                    Some(hint) => format!("{other}; {hint}"),
+                    None => other.to_string(),
+                },
+                allowed: None,
+            }],
+        };
+        serde_json::json!({ "errors": entries })
     }
 
     /// Prints the error the way every rtgen failure looks: `error: ...`, its details and
     /// cause chain, then a hint. clap prints its own outcome itself, because only clap knows
     /// that `--help` belongs on stdout and when its colours are wanted.
     pub fn report(&self, out: &mut dyn Write) -> io::Result<()> {
-        if let Error::Cli(err) = self {
-            return err.print();
+        match self {
+            Error::Cli(err) => return err.print(),
+            Error::Json(_) => return writeln!(out, "{}", self.json()),
+            Error::Answers(AnswersError::Several(errors)) => {
+                for err in errors {
+                    Error::Answers(err.clone()).report(out)?;
+                }
+                return writeln!(
+                    out,
+                    "{} problems; rtgen reports all of them at once",
+                    errors.len()
+                );
+            }
+            _ => {}
         }
         writeln!(out, "error: {self}")?;
         for line in self.details() {
@@ -148,6 +193,7 @@ impl fmt::Display for Error {
             Error::Io { action, path, .. } => write!(f, "could not {action} `{}`", path.display()),
             // `{:#}` would inline the chain; `report` prints it line by line instead.
             Error::Other(err) => write!(f, "{err}"),
+            Error::Json(inner) => inner.fmt(f),
         }
     }
 }
@@ -157,6 +203,7 @@ impl std::error::Error for Error {
         match self {
             Error::Io { source, .. } => Some(source),
             Error::Other(err) => err.source(),
+            Error::Json(inner) => inner.source(),
             _ => None,
         }
     }
@@ -201,6 +248,23 @@ impl From<dialoguer::Error> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_errors_list_every_problem_with_its_place() {
+        let err =
+            crate::answers::file::parse("bogus = 1\n[scale]\nservers = 0\n", "a.toml").unwrap_err();
+        let json = Error::Json(Box::new(Error::Answers(err))).json();
+        assert_eq!(
+            json,
+            serde_json::json!({"errors": [
+                {"key": "bogus", "line": 1, "column": 1, "message": "a.toml:1:1: unknown key `bogus`",
+                 "allowed": ["name", "description", "traffic", "scale", "constraints", "access", "generate", "rtgen"]},
+                {"key": "scale.servers", "line": 3, "column": 11,
+                 "message": "a.toml:3:11: `scale.servers` = 0 is out of range",
+                 "allowed": ["an integer from 1 to 10000"]},
+            ]})
+        );
+    }
 
     #[test]
     fn report_prints_message_cause_and_hint() {

@@ -1,7 +1,8 @@
-//! What rtgen knows about each strategy, in one place: `explain`, the interview hints and
-//! the advisor's cons all read it.
+//! What rtgen knows about each strategy and fan-out, in one table each: `explain`, the
+//! reports, the advisor's reasons and cons, and the generator's template variables all read
+//! them. Adding a strategy is one entry here (a test checks every strategy has one).
 
-use crate::answers::{Direction, Freshness, Strategy, UseCase};
+use crate::answers::{Fanout, Strategy};
 
 /// A weakness and what to do about it.
 #[derive(Debug, Clone, Copy)]
@@ -13,7 +14,14 @@ pub struct ConNote {
 #[derive(Debug)]
 pub struct StrategyNotes {
     pub strategy: Strategy,
+    /// For tables and reasons: `Server-Sent Events (SSE)`.
     pub title: &'static str,
+    /// For the generated project's prose: `Server-Sent Events`.
+    pub project_title: &'static str,
+    /// The Rust module of the strategy's transport in a generated project: `sse`.
+    pub module: &'static str,
+    /// The preset `rtgen explain STRATEGY` suggests to try it with.
+    pub demo_preset: &'static str,
     /// One line, shown next to the strategy in prompts and tables.
     pub hint: &'static str,
     pub how: &'static str,
@@ -28,6 +36,9 @@ pub const STRATEGIES: [StrategyNotes; 4] = [
     StrategyNotes {
         strategy: Strategy::ShortPolling,
         title: "Short polling",
+        project_title: "Short polling",
+        module: "short_poll",
+        demo_preset: "dashboard",
         hint: "the client asks \"anything new?\" on a timer; simplest, lags up to one interval",
         how: "The client sends a plain GET every few seconds with the cursor of the last message it \
               saw; the server answers at once with whatever is newer (often nothing).",
@@ -62,6 +73,9 @@ pub const STRATEGIES: [StrategyNotes; 4] = [
     StrategyNotes {
         strategy: Strategy::LongPolling,
         title: "Long polling",
+        project_title: "Long polling",
+        module: "long_poll",
+        demo_preset: "legacy-mvp",
         hint: "the server holds each request until there is news; near-instant over plain HTTP",
         how: "The client sends a GET with its cursor; the server holds the request open until a newer \
               message exists or a timeout (~25 s) passes, answers, and the client asks again at once.",
@@ -96,6 +110,9 @@ pub const STRATEGIES: [StrategyNotes; 4] = [
     StrategyNotes {
         strategy: Strategy::Sse,
         title: "Server-Sent Events (SSE)",
+        project_title: "Server-Sent Events",
+        module: "sse",
+        demo_preset: "news-feed",
         hint: "one long HTTP response streams events to the browser's EventSource; reconnects and resumes by itself",
         how: "The client opens GET /events with EventSource; the server keeps the response open and writes \
               `id:`/`data:` events as they happen. On reconnect the browser sends Last-Event-ID and the \
@@ -137,6 +154,9 @@ pub const STRATEGIES: [StrategyNotes; 4] = [
     StrategyNotes {
         strategy: Strategy::Websocket,
         title: "WebSockets",
+        project_title: "WebSockets",
+        module: "ws",
+        demo_preset: "chat",
         hint: "a full-duplex connection after an HTTP Upgrade; both sides send at any time",
         how: "The client upgrades a GET /ws request to a WebSocket; both sides then exchange JSON frames \
               over one connection: subscribe, publish and messages, with pings to detect dead peers.",
@@ -195,36 +215,56 @@ pub fn of(strategy: Strategy) -> &'static StrategyNotes {
         .expect("notes cover every strategy")
 }
 
-/// One-line hints for the interview's choices.
-pub fn direction_hint(direction: Direction) -> &'static str {
-    match direction {
-        Direction::ServerToClient => {
-            "the server pushes; clients only read (feeds, tickers, notifications)"
-        }
-        Direction::Bidirectional => {
-            "clients send as much as they receive (chat, games, co-editing)"
-        }
+/// What a fan-out is called and what it does, for the reports and the generated project.
+pub struct FanoutNotes {
+    pub fanout: Fanout,
+    /// For the generated project's prose: `in-process`.
+    pub title: &'static str,
+}
+
+pub const FANOUTS: [FanoutNotes; 2] = [
+    FanoutNotes {
+        fanout: Fanout::Memory,
+        title: "in-process",
+    },
+    FanoutNotes {
+        fanout: Fanout::Redis,
+        title: "Redis pub/sub",
+    },
+];
+
+pub fn of_fanout(fanout: Fanout) -> &'static FanoutNotes {
+    FANOUTS
+        .iter()
+        .find(|n| n.fanout == fanout)
+        .expect("notes cover every fan-out")
+}
+
+/// How the fan-out works with `servers` servers, for the reports.
+pub fn fanout_text(fanout: Fanout, servers: u32) -> String {
+    match fanout {
+        Fanout::Redis => format!(
+            "Redis pub/sub between {servers} server{}",
+            if servers == 1 { "" } else { "s" }
+        ),
+        Fanout::Memory => "in-process, one server".into(),
     }
 }
 
-pub fn use_case_hint(use_case: UseCase) -> &'static str {
-    match use_case {
-        UseCase::Chat => "messages between people, delivered at once",
-        UseCase::Game => "constant small updates both ways",
-        UseCase::Collaboration => "shared documents or boards edited together",
-        UseCase::NewsFeed => "new items appear as they are published",
-        UseCase::Notifications => "per-user alerts",
-        UseCase::StatusUpdates => "progress of a job, order or deployment",
-        UseCase::StockTicker => "prices that change many times a second",
-        UseCase::Dashboard => "metrics and charts refreshed periodically",
-        UseCase::Other => "none of the above",
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answers::Named;
 
-pub fn freshness_hint(freshness: Freshness) -> &'static str {
-    match freshness {
-        Freshness::Instant => "under a second: needs a push channel (SSE or WebSockets)",
-        Freshness::Seconds => "a few seconds of lag are fine",
-        Freshness::Minutes => "minutes are fine: short polling is enough",
+    #[test]
+    fn every_strategy_and_fanout_has_one_entry() {
+        for &strategy in Strategy::ALL {
+            let count = STRATEGIES.iter().filter(|n| n.strategy == strategy).count();
+            assert_eq!(count, 1, "{strategy}");
+            assert!(crate::answers::presets::NAMES.contains(&of(strategy).demo_preset));
+        }
+        for &fanout in Fanout::ALL {
+            assert_eq!(FANOUTS.iter().filter(|n| n.fanout == fanout).count(), 1);
+        }
     }
 }

@@ -3,8 +3,8 @@
 
 use rtgen::advisor::{Recommendation, advise, rules};
 use rtgen::answers::{
-    Answers, Constraints, Direction, Fanout, Freshness, GenerateOverrides, Named, Scale, Strategy,
-    Traffic,
+    Access, Answers, Auth, Constraints, Direction, Fanout, Freshness, GenerateOverrides, Named,
+    Scale, Strategy, Traffic,
 };
 
 fn all_answers() -> Vec<Answers> {
@@ -21,6 +21,7 @@ fn all_answers() -> Vec<Answers> {
                                 direction,
                                 use_case,
                                 freshness,
+                                freshness_answer: None,
                             },
                             scale: Scale { servers },
                             constraints: Constraints {
@@ -29,6 +30,7 @@ fn all_answers() -> Vec<Answers> {
                                 mvp: bits & 4 != 0,
                                 mobile: bits & 8 != 0,
                             },
+                            access: Access { auth: Auth::None },
                             generate: GenerateOverrides::default(),
                         });
                     }

@@ -2,8 +2,8 @@
 
 use rtgen::advisor::advise;
 use rtgen::answers::{
-    Answers, Constraints, Direction, Fanout, Freshness, GenerateOverrides, Scale, Strategy,
-    Traffic, Upstream, UseCase,
+    Access, Answers, Auth, Constraints, Direction, Fanout, Freshness, GenerateOverrides, Scale,
+    Strategy, Traffic, Upstream, UseCase,
 };
 
 fn answers(
@@ -21,6 +21,7 @@ fn answers(
             direction,
             use_case,
             freshness,
+            freshness_answer: None,
         },
         scale: Scale { servers },
         constraints: Constraints {
@@ -29,6 +30,7 @@ fn answers(
             mvp: has("mvp"),
             mobile: has("mobile"),
         },
+        access: Access { auth: Auth::None },
         generate: GenerateOverrides::default(),
     }
 }

@@ -61,12 +61,27 @@ fn json_is_one_object_with_the_documented_shape() {
     assert_eq!(
         keys,
         [
-            "answers", "cons", "fanout", "ranking", "reasons", "strategy", "upstream", "warnings"
+            "answers",
+            "auth",
+            "cons",
+            "fanout",
+            "ranking",
+            "reasons",
+            "recommended",
+            "strategy",
+            "upstream",
+            "warnings"
         ]
     );
     assert_eq!(report["strategy"], "sse");
     assert_eq!(report["upstream"], "none");
     assert_eq!(report["fanout"], "redis");
+    assert_eq!(
+        report["recommended"],
+        serde_json::json!({"strategy": "sse", "upstream": "none", "fanout": "redis"})
+    );
+    assert_eq!(report["auth"], "jwt", "the default for notifications");
+    assert_eq!(report["answers"]["access"]["auth"], "jwt");
     assert!(
         report["reasons"]
             .as_array()

@@ -37,7 +37,19 @@ fn well_behaved(output: &Output, what: &str) -> Result<(i32, String), TestCaseEr
         code == 0 || code == 2,
         "{what}: exit {code}; stderr: {stderr}"
     );
-    if code == 2 {
+    if code == 2 && stderr.starts_with('{') {
+        // `--format json`: {"errors": [...]}, each with a message.
+        let json: serde_json::Value = serde_json::from_str(&stderr)
+            .map_err(|e| TestCaseError::fail(format!("{what}: not JSON ({e}): {stderr}")))?;
+        let errors = json["errors"].as_array().cloned().unwrap_or_default();
+        prop_assert!(!errors.is_empty(), "{what}: {stderr}");
+        for error in &errors {
+            prop_assert!(
+                error["message"].as_str().is_some_and(|m| m.len() > 10),
+                "{what}: {stderr}"
+            );
+        }
+    } else if code == 2 {
         prop_assert!(stderr.starts_with("error:"), "{what}: {stderr}");
         prop_assert!(
             stderr.trim().len() > "error:".len() + 10,
@@ -201,6 +213,7 @@ mod interrupt {
         ("How fresh must the clients' view be?", "\r"),
         ("How many servers will hold client connections?", "1\r"),
         ("Which constraints apply?", "\r"),
+        ("Who may read which channels?", "\r"),
         ("Save these answers to a file for scripted use?", "y"),
         ("File name", "\r"),
     ];
@@ -211,6 +224,7 @@ mod interrupt {
         ("How fresh must the clients' view be?", "\r"),
         ("How many servers will hold client connections?", "1\r"),
         ("Which constraints apply?", "\r"),
+        ("Who may read which channels?", "\r"),
         ("Which strategy should the service use?", "\r"),
     ];
 

@@ -46,6 +46,8 @@ fn bidirectional_interview_recommends_and_saves_reproducible_answers() {
     press(&mut p, "2\r");
     p.exp_string("Which constraints apply?").unwrap();
     press(&mut p, " \r"); // websockets_blocked
+    p.exp_string("Who may read which channels?").unwrap();
+    press(&mut p, "\r"); // jwt, preselected for chat
 
     p.exp_string("Recommended: sse").unwrap();
     p.exp_string("upstream: http-post").unwrap();
@@ -64,6 +66,7 @@ fn bidirectional_interview_recommends_and_saves_reproducible_answers() {
     assert_eq!(report["upstream"], "http-post");
     assert_eq!(report["fanout"], "redis");
     assert_eq!(report["answers"]["constraints"]["websockets_blocked"], true);
+    assert_eq!(report["auth"], "jwt");
 }
 
 #[test]
@@ -84,6 +87,8 @@ fn server_to_client_interview_never_overwrites_without_asking() {
     press(&mut p, "\r"); // default 1
     p.exp_string("Which constraints apply?").unwrap();
     press(&mut p, "jjj \r"); // mobile
+    p.exp_string("Who may read which channels?").unwrap();
+    press(&mut p, "\r"); // none, preselected for a stock ticker
 
     p.exp_string("Recommended: sse").unwrap();
     p.exp_string("fan-out:  memory").unwrap();
@@ -110,6 +115,7 @@ fn server_to_client_interview_never_overwrites_without_asking() {
     assert_eq!(report["fanout"], "memory");
     assert_eq!(report["answers"]["traffic"]["use_case"], "stock-ticker");
     assert_eq!(report["answers"]["constraints"]["mobile"], true);
+    assert_eq!(report["auth"], "none");
 }
 
 #[test]
@@ -141,6 +147,8 @@ fn only_unanswered_questions_are_asked() {
         !before.contains("How many servers"),
         "servers were given: {before}"
     );
+    press(&mut p, "\r");
+    p.exp_string("Who may read which channels?").unwrap();
     press(&mut p, "\r");
     p.exp_string("Recommended: short-polling").unwrap();
     p.exp_string("Save these answers").unwrap();
@@ -184,6 +192,8 @@ fn ctrl_c_at_the_save_prompt_writes_nothing() {
     press(&mut p, "\r");
     p.exp_string("Which constraints apply?").unwrap();
     press(&mut p, "\r");
+    p.exp_string("Who may read which channels?").unwrap();
+    press(&mut p, "\r");
     p.exp_string("Save these answers").unwrap();
     press(&mut p, "y");
     p.exp_string("File name").unwrap();
@@ -194,12 +204,85 @@ fn ctrl_c_at_the_save_prompt_writes_nothing() {
 }
 
 #[test]
-fn escape_interrupts_with_exit_130() {
+fn escape_on_the_first_question_leaves_with_exit_130() {
     let dir = tempfile::tempdir().unwrap();
     let mut p = spawn(dir.path(), &["advise"]);
     p.exp_string("Which way does the live data flow?").unwrap();
     press(&mut p, "\x1b");
     p.exp_string("error: interrupted").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 130);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn escape_goes_back_one_question_and_the_new_answer_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(dir.path(), &["advise"]);
+    p.exp_string("Which way does the live data flow?").unwrap();
+    press(&mut p, "\r"); // server-to-client
+    p.exp_string("What is it for?").unwrap();
+    press(&mut p, "\x1b"); // back to the direction
+    p.exp_string("Which way does the live data flow?").unwrap();
+    press(&mut p, "j\r"); // bidirectional this time
+    p.exp_string("What is it for?").unwrap();
+    press(&mut p, "j\r"); // game
+    p.exp_string("How many servers").unwrap();
+    press(&mut p, "1\r");
+    p.exp_string("Which constraints apply?").unwrap();
+    press(&mut p, "\x1b"); // back to the servers
+    p.exp_string("How many servers").unwrap();
+    press(&mut p, "2\r");
+    p.exp_string("Which constraints apply?").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Who may read which channels?").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Recommended: websocket").unwrap();
+    p.exp_string("Save these answers").unwrap();
+    press(&mut p, "\x1b"); // back to the last question; the advice is shown again
+    p.exp_string("Who may read which channels?").unwrap();
+    press(&mut p, "j\r"); // none
+    p.exp_string("Recommended: websocket").unwrap();
+    p.exp_string("Save these answers").unwrap();
+    press(&mut p, "y");
+    p.exp_string("File name").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Generate it: rtgen new NAME --answers rtgen.toml")
+        .unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+
+    let report = advise_json(dir.path(), "rtgen.toml");
+    assert_eq!(report["answers"]["traffic"]["use_case"], "game");
+    assert_eq!(report["answers"]["scale"]["servers"], 2);
+    assert_eq!(report["auth"], "none");
+}
+
+#[test]
+fn the_servers_question_says_what_more_than_one_means_and_the_checklist_marks_focus() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(
+        dir.path(),
+        &[
+            "advise",
+            "--set",
+            "traffic.direction=bidirectional",
+            "--set",
+            "traffic.use_case=chat",
+        ],
+    );
+    p.exp_string("more than 1 means").unwrap();
+    p.exp_string("How many servers").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Which constraints apply?").unwrap();
+    // NO_COLOR is set: the focused row still carries the marker ❯, the others do not.
+    // rexpect hands bytes over one char each, so ❯ (E2 9D AF in UTF-8) reads as three.
+    let marker = "\u{e2}\u{9d}\u{af}";
+    let rows = p.exp_string("mobile").unwrap();
+    let marked: Vec<&str> = rows.lines().filter(|l| l.contains(marker)).collect();
+    assert_eq!(marked.len(), 1, "{rows:?}");
+    assert!(marked[0].contains("websockets_blocked"), "{rows:?}");
+    p.send_control('c').unwrap();
     p.exp_eof().unwrap();
     assert_eq!(exit_code(&p), 130);
 }

@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::pty::{exit_code, press, spawn};
 
 #[test]
@@ -45,6 +43,8 @@ fn the_whole_flow_asks_the_name_then_the_questions_then_the_strategy() {
     press(&mut p, "1\r");
     p.exp_string("Which constraints apply?").unwrap();
     press(&mut p, "\r"); // none
+    p.exp_string("Who may read which channels?").unwrap();
+    press(&mut p, "\r"); // the default for the use case
     p.exp_string("Which strategy should the service use?")
         .unwrap();
     press(&mut p, "\r"); // the recommended one, preselected
@@ -54,46 +54,105 @@ fn the_whole_flow_asks_the_name_then_the_questions_then_the_strategy() {
 
     let record = std::fs::read_to_string(dir.path().join("live-demo/rtgen.toml")).unwrap();
     assert!(record.contains("name = \"live-demo\""), "{record}");
+    assert!(
+        record.contains("[generate]\nstrategy = \"auto\""),
+        "accepting the recommendation leaves the choice to rtgen: {record}"
+    );
+    assert!(record.contains("[rtgen]"), "{record}");
     assert!(record.contains("strategy = \"sse\""), "{record}");
+    assert!(record.contains("[access]\nauth = "), "{record}");
 }
 
 #[test]
-fn a_ruled_out_pick_is_explained_and_asked_again() {
+fn ruled_out_strategies_are_shown_with_the_reason_and_cannot_be_picked() {
     let dir = tempfile::tempdir().unwrap();
-    let args = [
-        "--preset",
-        "news-feed",
-        "--set",
-        "constraints.websockets_blocked=true",
-    ];
-    // The choice lists the ranking in order; find where WebSockets sits.
-    let json = Command::new(env!("CARGO_BIN_EXE_rtgen"))
-        .arg("advise")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
+    let mut p = spawn(
+        dir.path(),
+        &[
+            "new",
+            "demo",
+            "--preset",
+            "news-feed",
+            "--set",
+            "constraints.websockets_blocked=true",
+        ],
+    );
+    p.exp_string("websocket: ruled out: proxies or firewalls")
         .unwrap();
-    let rec: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    let position = rec["ranking"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .position(|r| r["strategy"] == "websocket")
+    let list = p
+        .exp_string("Which strategy should the service use?")
         .unwrap();
+    assert!(!list.contains("cannot be used"), "{list}");
+    // Three strategies can be picked; three steps down wrap around to the first.
+    press(&mut p, "jj\r");
+    p.exp_string("Created demo").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+    let record = std::fs::read_to_string(dir.path().join("demo/rtgen.toml")).unwrap();
+    assert!(!record.contains("\"websocket\""), "{record}");
+    assert!(
+        record.contains("[generate]\nstrategy = \""),
+        "a pick other than the recommendation is the user's choice: {record}"
+    );
+}
 
-    let mut new_args = vec!["new", "demo"];
-    new_args.extend(args);
-    let mut p = spawn(dir.path(), &new_args);
+#[test]
+fn escape_at_the_strategy_choice_goes_back_to_the_last_question() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(
+        dir.path(),
+        &[
+            "new",
+            "demo",
+            "--set",
+            "traffic.direction=server-to-client",
+            "--set",
+            "traffic.use_case=dashboard",
+            "--set",
+            "scale.servers=1",
+        ],
+    );
+    p.exp_string("How fresh must the clients' view be?")
+        .unwrap();
+    press(&mut p, "\r"); // instant: SSE
+    p.exp_string("Which constraints apply?").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Who may read which channels?").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Recommended: sse").unwrap();
     p.exp_string("Which strategy should the service use?")
         .unwrap();
-    press(&mut p, &format!("{}\r", "j".repeat(position)));
-    p.exp_string("websocket cannot be used").unwrap();
+    press(&mut p, "\x1b");
+    p.exp_string("Who may read which channels?").unwrap();
+    press(&mut p, "\x1b");
+    p.exp_string("Which constraints apply?").unwrap();
+    press(&mut p, "\x1b");
+    p.exp_string("How fresh must the clients' view be?")
+        .unwrap();
+    press(&mut p, "jj\r"); // minutes: short polling
+    p.exp_string("Which constraints apply?").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Who may read which channels?").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Recommended: short-polling").unwrap();
     p.exp_string("Which strategy should the service use?")
         .unwrap();
     press(&mut p, "\r");
     p.exp_string("Created demo").unwrap();
     p.exp_eof().unwrap();
     assert_eq!(exit_code(&p), 0);
+}
+
+#[test]
+fn escape_at_the_strategy_choice_with_nothing_asked_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(dir.path(), &["new", "demo", "--preset", "chat"]);
+    p.exp_string("Which strategy should the service use?")
+        .unwrap();
+    press(&mut p, "\x1b");
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 130);
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }
 
 #[test]

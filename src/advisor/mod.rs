@@ -6,22 +6,52 @@ pub mod rules;
 
 use serde::Serialize;
 
-use crate::answers::{Answers, Fanout, Strategy, Upstream};
+use crate::answers::{Answers, Auth, Direction, Fanout, Freshness, Strategy, Upstream};
 use crate::notes;
-/// What the advisor recommends, and why.
+
+/// What the advisor recommends, what was chosen (the same unless the user overrode it),
+/// and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Recommendation {
+    /// The chosen strategy: the recommended one unless `generate.strategy` overrides it.
     pub strategy: Strategy,
     pub upstream: Upstream,
+    /// The chosen fan-out: the recommended one unless `generate.fanout` overrides it.
     pub fanout: Fanout,
-    /// Why, phrased from the user's answers, one entry per rule that fired.
+    /// What rtgen recommends for these answers, whatever was chosen.
+    pub recommended: Choice,
+    /// `access.auth`: whether the service checks a token on every subscribe and publish.
+    pub auth: Auth,
+    /// Why, phrased from the user's answers, one entry per rule that fired, and one for
+    /// every answer that did not change the advice, saying why.
     pub reasons: Vec<String>,
-    /// Costs of `[generate]` overrides the user asked for.
+    /// Costs of `[generate]` overrides the user asked for, and answers that contradict
+    /// each other harmlessly.
     pub warnings: Vec<String>,
     /// Weaknesses of the chosen strategy (and of Redis fan-out) with how to mitigate them.
     pub cons: Vec<Con>,
-    /// All four strategies, best first.
+    /// All four strategies: the chosen one first, then by score.
     pub ranking: Vec<Ranked>,
+}
+
+impl Recommendation {
+    /// Whether the user overrode the recommended strategy.
+    pub fn strategy_overridden(&self) -> bool {
+        self.strategy != self.recommended.strategy
+    }
+
+    /// Whether the user overrode the recommended fan-out.
+    pub fn fanout_overridden(&self) -> bool {
+        self.fanout != self.recommended.fanout
+    }
+}
+
+/// One strategy, its upstream and its fan-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Choice {
+    pub strategy: Strategy,
+    pub upstream: Upstream,
+    pub fanout: Fanout,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,6 +66,9 @@ pub struct Ranked {
     /// 0..=100
     pub score: u8,
     pub reason: String,
+    /// A hard constraint removes this strategy: it cannot be chosen.
+    #[serde(skip)]
+    pub ruled_out: bool,
 }
 
 /// An override in `[generate]` that cannot be honoured.
@@ -80,6 +113,7 @@ pub fn advise(answers: &Answers) -> Result<Recommendation, Conflict> {
         .find(|(strategy, _)| available.contains(strategy))
         .expect("every rule ends with a strategy no constraint removes (long or short polling)");
     reasons.push((rule.because)(answers, recommended));
+    reasons.extend(rules::unused_answers(answers, rule));
 
     let (strategy, upstream) = match answers.generate.strategy {
         Some(chosen) if chosen != recommended => {
@@ -94,26 +128,26 @@ pub fn advise(answers: &Answers) -> Result<Recommendation, Conflict> {
     };
 
     let servers = answers.scale.servers;
-    let natural_fanout = if servers > 1 {
+    let recommended_fanout = if servers > 1 {
         Fanout::Redis
     } else {
         Fanout::Memory
     };
-    reasons.push(match natural_fanout {
-        Fanout::Redis => format!(
-            "scale.servers = {servers}: a message published on one server must reach clients held by the others, \
-             so the servers share messages through Redis pub/sub."
-        ),
-        Fanout::Memory => "scale.servers = 1: one server holds every connection, so messages fan out in memory.".into(),
-    });
     let fanout = match answers.generate.fanout {
         Some(fanout) => {
             overrides::check_fanout(answers, fanout)?;
             warnings.extend(overrides::fanout_warning(answers, fanout));
             fanout
         }
-        None => natural_fanout,
+        None => recommended_fanout,
     };
+    reasons.push(match recommended_fanout {
+        Fanout::Redis => format!(
+            "scale.servers = {servers}: a message published on one server must reach clients held by the others, \
+             so the servers share messages through Redis pub/sub."
+        ),
+        Fanout::Memory => "scale.servers = 1: one server holds every connection, so messages fan out in memory.".into(),
+    });
 
     if answers.constraints.mobile {
         reasons.push(
@@ -121,6 +155,18 @@ pub fn advise(answers: &Answers) -> Result<Recommendation, Conflict> {
              requests) and the cons include battery advice."
                 .into(),
         );
+    }
+    reasons.push(auth_reason(answers));
+
+    if let (Direction::Bidirectional, Some(stated)) =
+        (answers.traffic.direction, answers.traffic.freshness_answer)
+        && stated != Freshness::Instant
+    {
+        warnings.push(format!(
+            "traffic.freshness = \"{stated}\" is ignored: bidirectional traffic is a conversation, where a \
+             late reply is no reply, so rtgen treats it as \"instant\". Remove the line, or set \
+             traffic.direction = \"server-to-client\" if clients only read."
+        ));
     }
 
     let chosen = notes::of(strategy);
@@ -136,11 +182,43 @@ pub fn advise(answers: &Answers) -> Result<Recommendation, Conflict> {
         strategy,
         upstream,
         fanout,
+        recommended: Choice {
+            strategy: recommended,
+            upstream: recommended_upstream,
+            fanout: recommended_fanout,
+        },
+        auth: answers.access.auth,
         reasons,
         warnings,
         cons,
         ranking: ranking::rank(answers, recommended, strategy),
     })
+}
+
+fn auth_reason(answers: &Answers) -> String {
+    let use_case = answers.traffic.use_case;
+    match answers.access.auth {
+        Auth::Jwt => format!(
+            "access.auth = \"jwt\": every subscribe and publish shows a JSON Web Token, and a user reads only \
+             the channels it grants and their own user:<id>{}.",
+            if use_case.private_by_default() {
+                format!(
+                    " (the default for {use_case}, where people must not read each other's messages)"
+                )
+            } else {
+                String::new()
+            }
+        ),
+        Auth::None => format!(
+            "access.auth = \"none\": anyone who can reach the service may read any channel{}; set \
+             access.auth = \"jwt\" when channels belong to users.",
+            if use_case.private_by_default() {
+                String::new()
+            } else {
+                format!(" (the default for {use_case}, where the data is shared by all readers)")
+            }
+        ),
+    }
 }
 
 impl From<&notes::ConNote> for Con {

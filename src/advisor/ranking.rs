@@ -58,28 +58,29 @@ pub fn rank(answers: &Answers, recommended: Strategy, chosen: Strategy) -> Vec<R
     let mut ranking: Vec<Ranked> = Strategy::ALL
         .iter()
         .map(|&strategy| {
-            let (score, reason) =
-                if let Some(exclusion) = exclusion_of(&answers.constraints, strategy) {
-                    (
-                        0,
-                        format!("ruled out: {} ({})", exclusion.because, exclusion.key),
-                    )
-                } else if strategy == recommended {
-                    (
-                        (fit(answers, strategy) + 15).clamp(90, 100),
-                        recommended_reason(answers, strategy),
-                    )
-                } else {
-                    (
-                        fit(answers, strategy).clamp(5, 85),
-                        alternative_reason(answers, strategy),
-                    )
-                };
+            let exclusion = exclusion_of(&answers.constraints, strategy);
+            let (score, reason) = if let Some(exclusion) = exclusion {
+                (
+                    0,
+                    format!("ruled out: {} ({})", exclusion.because, exclusion.key),
+                )
+            } else if strategy == recommended {
+                (
+                    (fit(answers, strategy) + 15).clamp(90, 100),
+                    recommended_reason(answers, strategy),
+                )
+            } else {
+                (
+                    fit(answers, strategy).clamp(5, 85),
+                    alternative_reason(answers, strategy),
+                )
+            };
             let score = u8::try_from(score).expect("scores are clamped to 0..=100");
             Ranked {
                 strategy,
                 score,
                 reason,
+                ruled_out: exclusion.is_some(),
             }
         })
         .collect();

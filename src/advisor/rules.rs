@@ -47,8 +47,18 @@ pub fn exclusion_of(constraints: &Constraints, strategy: Strategy) -> Option<&'s
         .find(|e| (e.holds)(constraints) && e.removes.contains(&strategy))
 }
 
+/// Which rule a [`Rule`] is, so answers it does not look at can be named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleId {
+    Bidirectional,
+    Push,
+    Mvp,
+    View,
+}
+
 /// One strategy rule.
 pub struct Rule {
+    pub id: RuleId,
     /// The condition and the outcome, as `explain` draws them.
     pub when: &'static str,
     pub then: &'static str,
@@ -69,6 +79,7 @@ const PUSH_USE_CASES: [UseCase; 4] = [
 /// In order: the first rule that applies wins.
 pub const RULES: &[Rule] = &[
     Rule {
+        id: RuleId::Bidirectional,
         when: "bidirectional (any use case)",
         then: "WebSockets; without WebSockets: SSE down + HTTP POST up; with legacy_clients: long polling + HTTP POST up",
         applies: |a| a.traffic.direction == Direction::Bidirectional,
@@ -95,6 +106,7 @@ pub const RULES: &[Rule] = &[
         },
     },
     Rule {
+        id: RuleId::Push,
         when: "news-feed, notifications, status-updates or stock-ticker",
         then: "SSE (long polling with legacy_clients)",
         applies: |a| PUSH_USE_CASES.contains(&a.traffic.use_case),
@@ -114,6 +126,7 @@ pub const RULES: &[Rule] = &[
         },
     },
     Rule {
+        id: RuleId::Mvp,
         when: "mvp",
         then: "long polling (short polling when freshness is minutes)",
         applies: |a| a.constraints.mvp,
@@ -135,6 +148,7 @@ pub const RULES: &[Rule] = &[
         },
     },
     Rule {
+        id: RuleId::View,
         when: "dashboard or other",
         then: "seconds or minutes: short polling; instant: SSE (long polling with legacy_clients)",
         applies: |a| matches!(a.traffic.use_case, UseCase::Dashboard | UseCase::Other),
@@ -168,6 +182,31 @@ pub fn deciding_rule(answers: &Answers) -> &'static Rule {
         .iter()
         .find(|rule| (rule.applies)(answers))
         .expect("the last rule covers every server-to-client use case the others leave")
+}
+
+/// A reason for each answer that did not change the recommended strategy under `rule`,
+/// saying why, so that no answer is ignored without a word.
+pub fn unused_answers(answers: &Answers, rule: &Rule) -> Vec<String> {
+    let mut reasons = Vec::new();
+    let (use_case, freshness) = (answers.traffic.use_case, answers.traffic.freshness);
+    if answers.constraints.mvp && rule.id != RuleId::Mvp {
+        reasons.push(format!(
+            "constraints.mvp = true does not change the strategy: the rule for {} comes first, because a {use_case} \
+             service built on anything simpler would have to be rebuilt to work at all; the generated service is \
+             already the smallest that does the job.",
+            rule.when
+        ));
+    }
+    if rule.id == RuleId::Push
+        && answers.traffic.direction == Direction::ServerToClient
+        && freshness != Freshness::Instant
+    {
+        reasons.push(format!(
+            "traffic.freshness = \"{freshness}\" does not change the strategy: a {use_case} service pushes items \
+             as they happen, which costs one idle connection per client; the freshness only shapes the ranking."
+        ));
+    }
+    reasons
 }
 
 /// How a client sends data when `strategy` carries the server-to-client side.

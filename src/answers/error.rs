@@ -70,6 +70,10 @@ pub enum Problem {
     BadPackageName(Box<BadName>),
     /// `--set` without `=`.
     SetSyntax,
+    /// A field of the `[rtgen]` record is missing.
+    MissingInRecord {
+        key: &'static Key,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +95,8 @@ pub enum AnswersError {
     },
     /// Required answers are missing and there is no terminal to ask for them.
     Missing { keys: Vec<Missing> },
+    /// More than one of the above, in the order they occur (in file order for a file).
+    Several(Vec<AnswersError>),
 }
 
 /// A missing key and, where other answers narrow it, the values that fit.
@@ -98,6 +104,8 @@ pub enum AnswersError {
 pub struct Missing {
     pub key: &'static Key,
     pub allowed: String,
+    /// The values that fit, for `--format json`; a description where there is no list.
+    pub values: Vec<String>,
 }
 
 impl fmt::Display for AnswersError {
@@ -135,6 +143,10 @@ impl fmt::Display for AnswersError {
                     f,
                     "{origin}: expected KEY=VALUE, such as traffic.use_case=chat"
                 ),
+                Problem::MissingInRecord { .. } => write!(
+                    f,
+                    "{origin}: `{key}` is missing from rtgen's record of the project"
+                ),
             },
             AnswersError::UseCaseMismatch {
                 use_case,
@@ -152,6 +164,10 @@ impl fmt::Display for AnswersError {
                 if keys.len() == 1 { " is" } else { "s are" },
                 if keys.len() == 1 { "it" } else { "them" },
             ),
+            AnswersError::Several(errors) => match errors.first() {
+                Some(first) => write!(f, "{first} (and {} more)", errors.len() - 1),
+                None => f.write_str("invalid answers"),
+            },
         }
     }
 }
@@ -172,9 +188,10 @@ impl AnswersError {
                 | Problem::OutOfRange { key, .. } => {
                     vec![format!("allowed values: {}", key.kind.allowed())]
                 }
-                Problem::NotATable { .. } | Problem::BadPackageName(_) | Problem::SetSyntax => {
-                    Vec::new()
-                }
+                Problem::NotATable { .. }
+                | Problem::BadPackageName(_)
+                | Problem::SetSyntax
+                | Problem::MissingInRecord { .. } => Vec::new(),
             },
             AnswersError::UseCaseMismatch {
                 direction,
@@ -199,7 +216,7 @@ impl AnswersError {
                     .map(|m| format!("{:width$}  {}", m.key.path, m.allowed))
                     .collect()
             }
-            AnswersError::Syntax { .. } => Vec::new(),
+            AnswersError::Syntax { .. } | AnswersError::Several(_) => Vec::new(),
         }
     }
 
@@ -212,10 +229,12 @@ impl AnswersError {
                 Problem::BadPackageName(bad) => bad.suggestion.as_ref().map(|s| format!("try \"{s}\"")),
                 Problem::UnknownKey { .. } => Some("`rtgen answers` lists every key".into()),
                 Problem::NotATable { .. } => Some("`rtgen answers` shows the layout of the file".into()),
-                Problem::SetSyntax => Some(format!(
-                    "keys: {}",
-                    keys::ALL.iter().map(|k| k.path).collect::<Vec<_>>().join(", ")
-                )),
+                Problem::SetSyntax => Some(format!("keys: {}", keys::paths().join(", "))),
+                Problem::MissingInRecord { .. } => Some(
+                    "[rtgen] is what rtgen wrote when it generated the project; restore the line, or delete the \
+                     whole [rtgen] table to treat the file as answers only"
+                        .into(),
+                ),
                 _ => None,
             },
             AnswersError::UseCaseMismatch { .. } => {
@@ -228,6 +247,146 @@ impl AnswersError {
                      with --preset NAME, or run in a terminal to be asked"
                 ))
             }
+            AnswersError::Several(_) => None,
+        }
+    }
+
+    /// `None` for no errors, the error itself for one, [`AnswersError::Several`] for more.
+    pub fn all(mut errors: Vec<AnswersError>) -> Option<AnswersError> {
+        match errors.len() {
+            0 => None,
+            1 => errors.pop(),
+            _ => Some(AnswersError::Several(errors)),
+        }
+    }
+
+    /// Each error on its own: a `Several` in order, anything else by itself.
+    pub fn each(&self) -> Vec<&AnswersError> {
+        match self {
+            AnswersError::Several(errors) => errors.iter().flat_map(AnswersError::each).collect(),
+            other => vec![other],
+        }
+    }
+
+    /// The key the error is about, where it is about one key.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            AnswersError::Invalid { key, .. } => Some(key),
+            AnswersError::UseCaseMismatch { .. } => Some(keys::USE_CASE.key.path),
+            AnswersError::Missing { keys } if keys.len() == 1 => Some(keys[0].key.path),
+            AnswersError::Syntax { .. }
+            | AnswersError::Missing { .. }
+            | AnswersError::Several(_) => None,
+        }
+    }
+
+    /// The errors as scripts read them (`--format json`): one entry per error, and one
+    /// per missing key.
+    pub fn json_entries(&self) -> Vec<JsonError> {
+        self.each()
+            .into_iter()
+            .flat_map(|err| match err {
+                AnswersError::Missing { keys } => keys
+                    .iter()
+                    .map(|missing| JsonError {
+                        key: Some(missing.key.path.to_string()),
+                        line: None,
+                        column: None,
+                        message: format!(
+                            "`{}` is a required answer and is missing",
+                            missing.key.path
+                        ),
+                        allowed: Some(missing.values.clone()),
+                    })
+                    .collect(),
+                other => vec![JsonError {
+                    key: other.key().map(str::to_string),
+                    line: other.origin().and_then(Origin::line),
+                    column: other.origin().and_then(Origin::column),
+                    message: other.to_string(),
+                    allowed: other.allowed(),
+                }],
+            })
+            .collect()
+    }
+
+    /// Line and column in an answers file, for putting a file's errors in order.
+    pub fn position(&self) -> Option<(u32, u32)> {
+        let origin = self.origin()?;
+        Some((origin.line()?, origin.column()?))
+    }
+
+    fn origin(&self) -> Option<&Origin> {
+        match self {
+            AnswersError::Syntax { origin, .. } | AnswersError::Invalid { origin, .. } => {
+                Some(origin)
+            }
+            AnswersError::UseCaseMismatch {
+                use_case_origin, ..
+            } => Some(use_case_origin),
+            AnswersError::Missing { .. } | AnswersError::Several(_) => None,
+        }
+    }
+
+    fn allowed(&self) -> Option<Vec<String>> {
+        match self {
+            AnswersError::Invalid { problem, .. } => match problem {
+                Problem::UnknownKey { allowed, .. } => {
+                    Some(allowed.iter().map(|k| k.to_string()).collect())
+                }
+                Problem::WrongType { key, .. }
+                | Problem::NotAllowed { key, .. }
+                | Problem::OutOfRange { key, .. }
+                | Problem::MissingInRecord { key } => Some(values_or_description(key)),
+                Problem::NotATable { .. } | Problem::BadPackageName(_) | Problem::SetSyntax => None,
+            },
+            AnswersError::UseCaseMismatch { direction, .. } => Some(
+                direction
+                    .use_cases()
+                    .iter()
+                    .map(|u| u.name().to_string())
+                    .collect(),
+            ),
+            AnswersError::Syntax { .. }
+            | AnswersError::Missing { .. }
+            | AnswersError::Several(_) => None,
+        }
+    }
+}
+
+/// The values of a key with a short list of them, or else what its values look like.
+pub(super) fn values_or_description(key: &Key) -> Vec<String> {
+    let values = key.kind.values();
+    if values.is_empty() {
+        vec![key.kind.allowed()]
+    } else {
+        values.into_iter().map(str::to_string).collect()
+    }
+}
+
+/// One error as `--format json` reports it on standard error.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct JsonError {
+    pub key: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub message: String,
+    pub allowed: Option<Vec<String>>,
+}
+
+impl Origin {
+    /// The line in an answers file; other sources have none.
+    pub fn line(&self) -> Option<u32> {
+        match self {
+            Origin::File { line, .. } => Some(*line),
+            Origin::Set { .. } | Origin::Flag { .. } | Origin::Prompt => None,
+        }
+    }
+
+    pub fn column(&self) -> Option<u32> {
+        match self {
+            Origin::File { column, .. } => Some(*column),
+            Origin::Set { .. } | Origin::Flag { .. } | Origin::Prompt => None,
         }
     }
 }

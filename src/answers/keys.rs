@@ -1,8 +1,24 @@
-//! Every key of the answers file, with its type and allowed values. The file parser, `--set`,
-//! the missing-answers listing and `rtgen answers` all read this one table.
+//! Every key of the answers file, defined once: its path, type and allowed values, what
+//! it means, when it is needed and its default, the interview's question and per-value
+//! hints, how a value is checked, where it is stored and how it is read back. The file
+//! parser, `--set`, the interview, the missing-answers listing, `rtgen answers` and the
+//! completions all read these definitions (ripgrep's `Flag` definitions are the model).
+//!
+//! Adding a key: one [`Def`] here (listed in [`ALL`]), its field in `PartialAnswers` and
+//! `Answers`, and the advisor's use of it. Each definition names its storage slot and its
+//! reader, so a definition without them does not compile, and nothing dispatches on key
+//! names.
 
-use super::model::{Direction, Fanout, Freshness, Named, Override, Strategy, UseCase};
+use super::Answers;
+use super::error::{AnswersError, BadName, Origin, Problem};
+use super::model::{
+    Auth, Direction, Fanout, Freshness, Named, Override, Strategy, Upstream, UseCase,
+};
+use super::partial::{PartialAnswers, Raw, Sourced};
+use super::suggest::closest;
+use crate::generate::ProjectName;
 
+/// The type of a key's value, as people write it.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
     /// Free text.
@@ -38,6 +54,15 @@ impl Kind {
             Kind::Bool => "true or false".into(),
         }
     }
+
+    /// The values a shell may complete, where there is a short list of them.
+    pub fn values(self) -> Vec<&'static str> {
+        match self {
+            Kind::Choice(names) => names(),
+            Kind::Bool => vec!["true", "false"],
+            Kind::Text | Kind::PackageName | Kind::Integer { .. } => Vec::new(),
+        }
+    }
 }
 
 pub fn quoted_list(names: &[&str]) -> String {
@@ -48,13 +73,38 @@ pub fn quoted_list(names: &[&str]) -> String {
         .join(", ")
 }
 
+/// When an answer set must give a key, and what leaving it out means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Every answer set must give it.
+    Required,
+    /// Needed only for server-to-client traffic (bidirectional traffic is always instant).
+    ServerToClient,
+    /// May be left out; `default` is the TOML value that means (`false`, `"auto"`), or
+    /// `""` where leaving it out means "none".
+    Optional { default: &'static str },
+    /// May be left out; the default follows from other answers as `rule` says.
+    Derived { rule: &'static str },
+}
+
+/// What every key has, whatever the type of its value.
 #[derive(Debug, Clone, Copy)]
 pub struct Key {
     /// Dotted path: `traffic.use_case`.
     pub path: &'static str,
     pub kind: Kind,
-    /// One line for people, used in `rtgen answers` and error listings.
+    /// One line for people: `rtgen answers`, error listings, the constraints checklist.
     pub about: &'static str,
+    pub need: Need,
+    /// Overrides the list of allowed values in `rtgen answers` where other answers narrow it.
+    pub values_doc: Option<&'static str>,
+    /// The interview's question, for keys it asks one by one.
+    pub question: Option<&'static str>,
+    /// One line under the question: what the answer changes.
+    pub question_hint: Option<&'static str>,
+    /// What `rtgen answers` writes for a required key, as a start; `None` writes `""`
+    /// (unanswered).
+    pub starter: Option<&'static str>,
 }
 
 /// Keys are identified by their path.
@@ -73,106 +123,559 @@ impl Key {
     }
 }
 
+/// A value type of the answers file: how a raw value is checked against its key, and how
+/// it is written back as TOML.
+pub trait Value: Sized + Clone + PartialEq + std::fmt::Debug + 'static {
+    fn check(key: &'static Key, raw: Raw<'_>) -> Result<Self, Problem>;
+    fn to_toml(&self) -> String;
+}
+
+fn wrong_type(key: &'static Key, raw: Raw<'_>) -> Problem {
+    Problem::WrongType {
+        key,
+        found: raw.describe(),
+    }
+}
+
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+impl Value for String {
+    fn check(key: &'static Key, raw: Raw<'_>) -> Result<Self, Problem> {
+        match (key.kind, raw) {
+            (Kind::Text, Raw::Str(text)) => Ok(text.to_string()),
+            // The same rule as `rtgen new NAME`: one check for every source of a name.
+            (Kind::PackageName, Raw::Str(name)) => match ProjectName::parse(name) {
+                Ok(_) => Ok(name.to_string()),
+                Err(error) => Err(Problem::BadPackageName(Box::new(BadName {
+                    value: name.to_string(),
+                    reason: error.to_string(),
+                    suggestion: error.suggestions.into_iter().next(),
+                }))),
+            },
+            _ => Err(wrong_type(key, raw)),
+        }
+    }
+
+    fn to_toml(&self) -> String {
+        toml_string(self)
+    }
+}
+
+impl Value for u32 {
+    fn check(key: &'static Key, raw: Raw<'_>) -> Result<Self, Problem> {
+        match (key.kind, raw) {
+            (Kind::Integer { min, max }, Raw::Int(value)) if (min..=max).contains(&value) => {
+                u32::try_from(value).map_err(|_| Problem::OutOfRange { key, value })
+            }
+            (Kind::Integer { .. }, Raw::Int(value)) => Err(Problem::OutOfRange { key, value }),
+            _ => Err(wrong_type(key, raw)),
+        }
+    }
+
+    fn to_toml(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Value for bool {
+    fn check(key: &'static Key, raw: Raw<'_>) -> Result<Self, Problem> {
+        match raw {
+            Raw::Bool(flag) => Ok(flag),
+            _ => Err(wrong_type(key, raw)),
+        }
+    }
+
+    fn to_toml(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// A value from a fixed list of names, with a "did you mean" for near misses.
+fn check_choice<T>(
+    key: &'static Key,
+    raw: Raw<'_>,
+    names: Vec<&'static str>,
+    from_name: impl Fn(&str) -> Option<T>,
+) -> Result<T, Problem> {
+    let Raw::Str(value) = raw else {
+        return Err(wrong_type(key, raw));
+    };
+    from_name(value).ok_or_else(|| Problem::NotAllowed {
+        key,
+        value: value.to_string(),
+        suggestion: closest(value, &names),
+    })
+}
+
+macro_rules! choice_values {
+    ($($ty:ty),+) => {$(
+        impl Value for $ty {
+            fn check(key: &'static Key, raw: Raw<'_>) -> Result<Self, Problem> {
+                check_choice(key, raw, <$ty>::names(), <$ty>::from_name)
+            }
+
+            fn to_toml(&self) -> String {
+                toml_string(self.name())
+            }
+        }
+    )+};
+}
+
+choice_values!(
+    Direction, UseCase, Freshness, Auth, Strategy, Upstream, Fanout
+);
+
+impl<T: Named + PartialEq + std::fmt::Debug> Value for Override<T> {
+    fn check(key: &'static Key, raw: Raw<'_>) -> Result<Self, Problem> {
+        check_choice(key, raw, Override::<T>::names(), Override::from_name)
+    }
+
+    fn to_toml(&self) -> String {
+        toml_string(self.fixed().map_or("auto", Named::name))
+    }
+}
+
+/// One key and its value type: where `PartialAnswers` keeps it and how `Answers` holds it.
+pub struct Def<T: Value> {
+    pub key: Key,
+    /// What a value means, shown next to it in the interview's lists.
+    pub value_hint: fn(T) -> &'static str,
+    slot: fn(&mut PartialAnswers) -> &mut Option<Sourced<T>>,
+    get: fn(&PartialAnswers) -> &Option<Sourced<T>>,
+    /// The validated value, `None` where an optional key without default was left out.
+    read: fn(&Answers) -> Option<T>,
+}
+
+impl<T: Value> Def<T> {
+    /// The value an answer set holds for this key, if any.
+    pub fn get<'a>(&self, answers: &'a PartialAnswers) -> Option<&'a Sourced<T>> {
+        (self.get)(answers).as_ref()
+    }
+
+    /// The value of validated answers, as `rtgen.toml` and the filled template write it.
+    pub fn read(&self, answers: &Answers) -> Option<T> {
+        (self.read)(answers)
+    }
+}
+
+/// What the file parser, `--set`, the template and the listings need from any key,
+/// whatever its value type.
+pub trait AnyKey: Sync {
+    fn key(&self) -> &Key;
+    /// Checks `raw` against the key and stores it: the single entry point for every source.
+    /// `""` is how the answers template marks a question still open; it stores nothing.
+    fn assign(
+        &'static self,
+        answers: &mut PartialAnswers,
+        raw: Raw<'_>,
+        origin: Origin,
+    ) -> Result<(), AnswersError>;
+    /// Copies the key's value from `over` into `into`, where `over` has one.
+    fn overlay(&self, into: &mut PartialAnswers, over: &PartialAnswers);
+    fn origin<'a>(&self, answers: &'a PartialAnswers) -> Option<&'a Origin>;
+    /// The value an answer set holds, as a TOML literal.
+    fn given_value(&self, answers: &PartialAnswers) -> Option<String>;
+    /// The validated value as a TOML literal; `None` where an optional key was left out.
+    fn toml_value(&self, answers: &Answers) -> Option<String>;
+}
+
+impl<T: Value> AnyKey for Def<T> {
+    fn key(&self) -> &Key {
+        &self.key
+    }
+
+    fn assign(
+        &'static self,
+        answers: &mut PartialAnswers,
+        raw: Raw<'_>,
+        origin: Origin,
+    ) -> Result<(), AnswersError> {
+        if raw == Raw::Str("") {
+            return Ok(());
+        }
+        let value = T::check(&self.key, raw).map_err(|problem| AnswersError::Invalid {
+            origin: origin.clone(),
+            key: self.key.path.to_string(),
+            problem,
+        })?;
+        *(self.slot)(answers) = Some(Sourced { value, origin });
+        Ok(())
+    }
+
+    fn overlay(&self, into: &mut PartialAnswers, over: &PartialAnswers) {
+        if let Some(value) = (self.get)(over) {
+            *(self.slot)(into) = Some(value.clone());
+        }
+    }
+
+    fn origin<'a>(&self, answers: &'a PartialAnswers) -> Option<&'a Origin> {
+        self.get(answers).map(|sourced| &sourced.origin)
+    }
+
+    fn given_value(&self, answers: &PartialAnswers) -> Option<String> {
+        self.get(answers).map(|sourced| sourced.value.to_toml())
+    }
+
+    fn toml_value(&self, answers: &Answers) -> Option<String> {
+        self.read(answers).map(|value| value.to_toml())
+    }
+}
+
+/// Where `PartialAnswers` keeps a key's value: the field, mutable and shared.
+type Slot<T> = (
+    fn(&mut PartialAnswers) -> &mut Option<Sourced<T>>,
+    fn(&PartialAnswers) -> &Option<Sourced<T>>,
+);
+
+/// A key's storage in `PartialAnswers`, named once.
+macro_rules! slot {
+    ($field:ident) => {
+        (
+            |answers: &mut PartialAnswers| &mut answers.$field,
+            |answers: &PartialAnswers| &answers.$field,
+        )
+    };
+}
+
+const fn def<T: Value>(
+    key: Key,
+    value_hint: fn(T) -> &'static str,
+    slot: Slot<T>,
+    read: fn(&Answers) -> Option<T>,
+) -> Def<T> {
+    Def {
+        key,
+        value_hint,
+        slot: slot.0,
+        get: slot.1,
+        read,
+    }
+}
+
+/// For keys whose values need no hint (text, numbers, flags).
+fn no_hint<T>(_: T) -> &'static str {
+    ""
+}
+
+const fn key(path: &'static str, kind: Kind, about: &'static str, need: Need) -> Key {
+    Key {
+        path,
+        kind,
+        about,
+        need,
+        values_doc: None,
+        question: None,
+        question_hint: None,
+        starter: None,
+    }
+}
+
 pub const SERVERS_MIN: i64 = 1;
 pub const SERVERS_MAX: i64 = 10_000;
 
-pub const NAME: Key = Key {
-    path: "name",
-    kind: Kind::PackageName,
-    about: "project name, used by `rtgen new`; advise ignores it",
-};
-pub const DESCRIPTION: Key = Key {
-    path: "description",
-    kind: Kind::Text,
-    about: "one line, used by `rtgen new` in Cargo.toml and README",
-};
-pub const DIRECTION: Key = Key {
-    path: "traffic.direction",
-    kind: Kind::Choice(Direction::names),
-    about: "which way the live data flows",
-};
-pub const USE_CASE: Key = Key {
-    path: "traffic.use_case",
-    kind: Kind::Choice(UseCase::names),
-    about: "what the live data is for; the choices depend on the direction",
-};
-pub const FRESHNESS: Key = Key {
-    path: "traffic.freshness",
-    kind: Kind::Choice(Freshness::names),
-    about: "how stale a client's view may get; only for server-to-client",
-};
-pub const SERVERS: Key = Key {
-    path: "scale.servers",
-    kind: Kind::Integer {
-        min: SERVERS_MIN,
-        max: SERVERS_MAX,
-    },
-    about: "instances that hold client connections; more than 1 means Redis pub/sub",
-};
-pub const WEBSOCKETS_BLOCKED: Key = Key {
-    path: "constraints.websockets_blocked",
-    kind: Kind::Bool,
-    about: "proxies or firewalls on the path may block WebSocket upgrades",
-};
-pub const LEGACY_CLIENTS: Key = Key {
-    path: "constraints.legacy_clients",
-    kind: Kind::Bool,
-    about: "some clients have neither EventSource nor WebSocket",
-};
-pub const MVP: Key = Key {
-    path: "constraints.mvp",
-    kind: Kind::Bool,
-    about: "fewest moving parts matters more than efficiency",
-};
-pub const MOBILE: Key = Key {
-    path: "constraints.mobile",
-    kind: Kind::Bool,
-    about: "battery-powered mobile clients",
-};
-pub const STRATEGY: Key = Key {
-    path: "generate.strategy",
-    kind: Kind::Choice(Override::<Strategy>::names),
-    about: "override the recommended strategy",
-};
-pub const FANOUT: Key = Key {
-    path: "generate.fanout",
-    kind: Kind::Choice(Override::<Fanout>::names),
-    about: "override the fan-out between servers",
+const OPTIONAL: Need = Need::Optional { default: "" };
+const OFF: Need = Need::Optional { default: "false" };
+const AUTO: Need = Need::Optional {
+    default: "\"auto\"",
 };
 
+pub static NAME: Def<String> = def(
+    key(
+        "name",
+        Kind::PackageName,
+        "project name, used by `rtgen new`; advise ignores it",
+        OPTIONAL,
+    ),
+    no_hint,
+    slot!(name),
+    |a| a.name.clone(),
+);
+
+pub static DESCRIPTION: Def<String> = def(
+    key(
+        "description",
+        Kind::Text,
+        "one line, used by `rtgen new` in Cargo.toml and README",
+        OPTIONAL,
+    ),
+    no_hint,
+    slot!(description),
+    |a| a.description.clone(),
+);
+
+pub static DIRECTION: Def<Direction> = def(
+    Key {
+        question: Some("Which way does the live data flow?"),
+        ..key(
+            "traffic.direction",
+            Kind::Choice(Direction::names),
+            "which way the live data flows",
+            Need::Required,
+        )
+    },
+    |direction| match direction {
+        Direction::ServerToClient => {
+            "the server pushes; clients only read (feeds, tickers, notifications)"
+        }
+        Direction::Bidirectional => {
+            "clients send as much as they receive (chat, games, co-editing)"
+        }
+    },
+    slot!(direction),
+    |a| Some(a.traffic.direction),
+);
+
+pub static USE_CASE: Def<UseCase> = def(
+    Key {
+        values_doc: Some(
+            "bidirectional: \"chat\" | \"game\" | \"collaboration\" | \"other\"; server-to-client: \
+             \"news-feed\" | \"notifications\" | \"status-updates\" | \"stock-ticker\" | \"dashboard\" | \"other\"",
+        ),
+        question: Some("What is it for?"),
+        ..key(
+            "traffic.use_case",
+            Kind::Choice(UseCase::names),
+            "what the live data is for; the choices depend on the direction",
+            Need::Required,
+        )
+    },
+    |use_case| match use_case {
+        UseCase::Chat => "messages between people, delivered at once",
+        UseCase::Game => "constant small updates both ways",
+        UseCase::Collaboration => "shared documents or boards edited together",
+        UseCase::NewsFeed => "new items appear as they are published",
+        UseCase::Notifications => "per-user alerts",
+        UseCase::StatusUpdates => "progress of a job, order or deployment",
+        UseCase::StockTicker => "prices that change many times a second",
+        UseCase::Dashboard => "metrics and charts refreshed periodically",
+        UseCase::Other => "none of the above",
+    },
+    slot!(use_case),
+    |a| Some(a.traffic.use_case),
+);
+
+pub static FRESHNESS: Def<Freshness> = def(
+    Key {
+        question: Some("How fresh must the clients' view be?"),
+        ..key(
+            "traffic.freshness",
+            Kind::Choice(Freshness::names),
+            "how stale a client's view may get; only for server-to-client",
+            Need::ServerToClient,
+        )
+    },
+    |freshness| match freshness {
+        Freshness::Instant => "under a second: needs a push channel (SSE or WebSockets)",
+        Freshness::Seconds => "a few seconds of lag are fine",
+        Freshness::Minutes => "minutes are fine: short polling is enough",
+    },
+    slot!(freshness),
+    |a| Some(a.traffic.freshness_answer.unwrap_or(a.traffic.freshness)),
+);
+
+pub static SERVERS: Def<u32> = def(
+    Key {
+        question: Some("How many servers will hold client connections?"),
+        question_hint: Some(
+            "1 fans messages out in memory; more than 1 means the servers share them through Redis pub/sub",
+        ),
+        starter: Some("1"),
+        ..key(
+            "scale.servers",
+            Kind::Integer {
+                min: SERVERS_MIN,
+                max: SERVERS_MAX,
+            },
+            "instances that hold client connections; more than 1 means Redis pub/sub",
+            Need::Required,
+        )
+    },
+    no_hint,
+    slot!(servers),
+    |a| Some(a.scale.servers),
+);
+
+pub static WEBSOCKETS_BLOCKED: Def<bool> = def(
+    key(
+        "constraints.websockets_blocked",
+        Kind::Bool,
+        "proxies or firewalls on the path may block WebSocket upgrades",
+        OFF,
+    ),
+    no_hint,
+    slot!(websockets_blocked),
+    |a| Some(a.constraints.websockets_blocked),
+);
+
+pub static LEGACY_CLIENTS: Def<bool> = def(
+    key(
+        "constraints.legacy_clients",
+        Kind::Bool,
+        "some clients have neither EventSource nor WebSocket",
+        OFF,
+    ),
+    no_hint,
+    slot!(legacy_clients),
+    |a| Some(a.constraints.legacy_clients),
+);
+
+pub static MVP: Def<bool> = def(
+    key(
+        "constraints.mvp",
+        Kind::Bool,
+        "fewest moving parts matters more than efficiency",
+        OFF,
+    ),
+    no_hint,
+    slot!(mvp),
+    |a| Some(a.constraints.mvp),
+);
+
+pub static MOBILE: Def<bool> = def(
+    key(
+        "constraints.mobile",
+        Kind::Bool,
+        "battery-powered mobile clients",
+        OFF,
+    ),
+    no_hint,
+    slot!(mobile),
+    |a| Some(a.constraints.mobile),
+);
+
+/// The constraints, asked together as one checklist.
+pub static CONSTRAINTS: [&Def<bool>; 4] = [&WEBSOCKETS_BLOCKED, &LEGACY_CLIENTS, &MVP, &MOBILE];
+
+pub static AUTH: Def<Auth> = def(
+    Key {
+        question: Some("Who may read which channels?"),
+        ..key(
+            "access.auth",
+            Kind::Choice(Auth::names),
+            "who may read which channels: \"jwt\" checks a JSON Web Token on every subscribe and publish",
+            Need::Derived {
+                rule: "\"jwt\" for chat, game, collaboration and notifications, \"none\" otherwise \
+                       (\"none\" in a project's rtgen.toml made before [access] existed)",
+            },
+        )
+    },
+    |auth| match auth {
+        Auth::Jwt => {
+            "clients show a signed token; users read only what it grants (their own user:<id>)"
+        }
+        Auth::None => "anyone who can reach the service may read and subscribe to any channel",
+    },
+    slot!(auth),
+    |a| Some(a.access.auth),
+);
+
+pub static STRATEGY: Def<Override<Strategy>> = def(
+    key(
+        "generate.strategy",
+        Kind::Choice(Override::<Strategy>::names),
+        "override the recommended strategy",
+        AUTO,
+    ),
+    no_hint,
+    slot!(strategy),
+    |a| {
+        Some(match a.generate.strategy {
+            Some(strategy) => Override::Fixed(strategy),
+            None => Override::Auto,
+        })
+    },
+);
+
+pub static FANOUT: Def<Override<Fanout>> = def(
+    key(
+        "generate.fanout",
+        Kind::Choice(Override::<Fanout>::names),
+        "override the fan-out between servers",
+        AUTO,
+    ),
+    no_hint,
+    slot!(fanout),
+    |a| {
+        Some(match a.generate.fanout {
+            Some(fanout) => Override::Fixed(fanout),
+            None => Override::Auto,
+        })
+    },
+);
+
 /// In file order.
-pub const ALL: &[Key] = &[
-    NAME,
-    DESCRIPTION,
-    DIRECTION,
-    USE_CASE,
-    FRESHNESS,
-    SERVERS,
-    WEBSOCKETS_BLOCKED,
-    LEGACY_CLIENTS,
-    MVP,
-    MOBILE,
-    STRATEGY,
-    FANOUT,
+pub static ALL: [&dyn AnyKey; 13] = [
+    &NAME,
+    &DESCRIPTION,
+    &DIRECTION,
+    &USE_CASE,
+    &FRESHNESS,
+    &SERVERS,
+    &WEBSOCKETS_BLOCKED,
+    &LEGACY_CLIENTS,
+    &MVP,
+    &MOBILE,
+    &AUTH,
+    &STRATEGY,
+    &FANOUT,
 ];
 
 /// The tables of the file, in order.
-pub const TABLES: &[&str] = &["traffic", "scale", "constraints", "generate"];
+pub const TABLES: &[&str] = &["traffic", "scale", "constraints", "access", "generate"];
 
-pub fn find(path: &str) -> Option<&'static Key> {
-    ALL.iter().find(|key| key.path == path)
+pub fn find(path: &str) -> Option<&'static dyn AnyKey> {
+    ALL.iter().copied().find(|key| key.key().path == path)
+}
+
+/// Every key path, in file order.
+pub fn paths() -> Vec<&'static str> {
+    ALL.iter().map(|key| key.key().path).collect()
 }
 
 /// The key names allowed directly inside `table` (`""` = top level, which also holds tables).
 pub fn names_in(table: &str) -> Vec<&'static str> {
     let keys = ALL
         .iter()
-        .map(Key::split)
+        .map(|key| key.key().split())
         .filter(|(t, _)| *t == table)
         .map(|(_, name)| name);
     if table.is_empty() {
         keys.chain(TABLES.iter().copied()).collect()
     } else {
         keys.collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_a_table_and_a_unique_path() {
+        let mut seen = std::collections::BTreeSet::new();
+        for key in ALL {
+            let key = key.key();
+            assert!(seen.insert(key.path), "{} twice", key.path);
+            let (table, _) = key.split();
+            assert!(table.is_empty() || TABLES.contains(&table), "{}", key.path);
+        }
+    }
+
+    #[test]
+    fn asked_choices_have_a_hint_for_every_value() {
+        for &direction in Direction::ALL {
+            assert!(!(DIRECTION.value_hint)(direction).is_empty());
+        }
+        for &use_case in UseCase::ALL {
+            assert!(!(USE_CASE.value_hint)(use_case).is_empty());
+        }
+        for &freshness in Freshness::ALL {
+            assert!(!(FRESHNESS.value_hint)(freshness).is_empty());
+        }
+        for &auth in Auth::ALL {
+            assert!(!(AUTH.value_hint)(auth).is_empty());
+        }
     }
 }

@@ -8,13 +8,14 @@ pub mod keys;
 mod model;
 mod partial;
 pub mod presets;
+pub mod recorded;
 pub mod set;
 mod suggest;
 pub mod template;
 mod validate;
 
-pub use error::{AnswersError, BadName, Missing, Origin, Problem};
-pub use model::{Direction, Fanout, Freshness, Named, Override, Strategy, Upstream, UseCase};
+pub use error::{AnswersError, BadName, JsonError, Missing, Origin, Problem};
+pub use model::{Auth, Direction, Fanout, Freshness, Named, Override, Strategy, Upstream, UseCase};
 pub use partial::{PartialAnswers, Raw, Sourced};
 use serde::Serialize;
 
@@ -30,6 +31,7 @@ pub struct Answers {
     pub traffic: Traffic,
     pub scale: Scale,
     pub constraints: Constraints,
+    pub access: Access,
     pub generate: GenerateOverrides,
 }
 
@@ -39,6 +41,11 @@ pub struct Traffic {
     pub use_case: UseCase,
     /// Always `Instant` for bidirectional traffic.
     pub freshness: Freshness,
+    /// The freshness as answered, if it was: kept so that an answer the advice cannot use
+    /// (any freshness but instant for bidirectional traffic) is recorded as given and
+    /// warned about, not silently dropped.
+    #[serde(skip)]
+    pub freshness_answer: Option<Freshness>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,6 +60,12 @@ pub struct Constraints {
     pub legacy_clients: bool,
     pub mvp: bool,
     pub mobile: bool,
+}
+
+/// `[access]`: who may read what in the generated service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Access {
+    pub auth: Auth,
 }
 
 /// `[generate]`: optional overrides of the advice; `None` is written as `"auto"`.

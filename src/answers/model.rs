@@ -74,6 +74,15 @@ pub enum Upstream {
     None,
 }
 
+/// Who may read what in the generated service: nobody is asked (`none`), or every
+/// subscriber and publisher shows a JSON Web Token (`jwt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Auth {
+    None,
+    Jwt,
+}
+
 /// Spelling of enum values exactly as users type them; serde, `--set`, the prompts and
 /// error messages all go through these tables so they cannot drift apart.
 pub trait Named: Sized + Copy + 'static {
@@ -127,6 +136,22 @@ named!(Strategy {
 });
 named!(Fanout { Memory => "memory", Redis => "redis" });
 named!(Upstream { Websocket => "websocket", HttpPost => "http-post", None => "none" });
+named!(Auth { None => "none", Jwt => "jwt" });
+
+impl UseCase {
+    /// Whether a service for this use case usually serves people who must not read each
+    /// other's channels: the default of `access.auth` for a new answer set.
+    pub fn private_by_default(self) -> bool {
+        match self {
+            UseCase::Chat | UseCase::Game | UseCase::Collaboration | UseCase::Notifications => true,
+            UseCase::NewsFeed
+            | UseCase::StatusUpdates
+            | UseCase::StockTicker
+            | UseCase::Dashboard
+            | UseCase::Other => false,
+        }
+    }
+}
 
 impl Direction {
     /// The use cases that belong to this direction, in prompt order (`other` last).
@@ -203,6 +228,7 @@ mod tests {
         agrees_with_serde::<Strategy>();
         agrees_with_serde::<Fanout>();
         agrees_with_serde::<Upstream>();
+        agrees_with_serde::<Auth>();
     }
 
     #[test]

@@ -5,13 +5,18 @@ use super::keys::{self, Kind};
 use super::partial::{PartialAnswers, Raw};
 use super::suggest::closest;
 
-/// Applies every `--set` argument in order (a later one wins over an earlier one).
+/// Applies every `--set` argument in order (a later one wins over an earlier one);
+/// reports every bad argument at once.
 pub fn parse_all(args: &[String]) -> Result<PartialAnswers, AnswersError> {
     let mut answers = PartialAnswers::default();
-    for arg in args {
-        apply(&mut answers, arg)?;
+    let errors: Vec<AnswersError> = args
+        .iter()
+        .filter_map(|arg| apply(&mut answers, arg).err())
+        .collect();
+    match AnswersError::all(errors) {
+        Some(err) => Err(err),
+        None => Ok(answers),
     }
-    Ok(answers)
 }
 
 fn apply(answers: &mut PartialAnswers, arg: &str) -> Result<(), AnswersError> {
@@ -27,7 +32,7 @@ fn apply(answers: &mut PartialAnswers, arg: &str) -> Result<(), AnswersError> {
     };
     let key = key.trim();
     let Some(spec) = keys::find(key) else {
-        let all: Vec<&str> = keys::ALL.iter().map(|k| k.path).collect();
+        let all = keys::paths();
         return Err(AnswersError::Invalid {
             origin,
             key: key.to_string(),
@@ -37,13 +42,14 @@ fn apply(answers: &mut PartialAnswers, arg: &str) -> Result<(), AnswersError> {
             },
         });
     };
-    let value = raw(spec.kind, value.trim());
-    if value == Raw::Str("") && !matches!(spec.kind, Kind::Text) {
+    let key = spec.key();
+    let value = raw(key.kind, value.trim());
+    if value == Raw::Str("") && !matches!(key.kind, Kind::Text) {
         // An answers file leaves a question open with `""`; on the command line an
         // empty value is a mistake, not a request to be asked.
-        let problem = match spec.kind {
+        let problem = match key.kind {
             Kind::Choice(_) => Problem::NotAllowed {
-                key: spec,
+                key,
                 value: String::new(),
                 suggestion: None,
             },
@@ -53,17 +59,17 @@ fn apply(answers: &mut PartialAnswers, arg: &str) -> Result<(), AnswersError> {
                 suggestion: None,
             })),
             _ => Problem::WrongType {
-                key: spec,
+                key,
                 found: "an empty value".to_string(),
             },
         };
         return Err(AnswersError::Invalid {
             origin,
-            key: key.to_string(),
+            key: key.path.to_string(),
             problem,
         });
     }
-    answers.assign(spec, value, origin)
+    spec.assign(answers, value, origin)
 }
 
 /// Reads the text as the key's type would be written in TOML; quotes around strings are

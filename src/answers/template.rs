@@ -2,8 +2,7 @@
 //! what is allowed. `rtgen answers` prints it blank; the interview saves it filled in.
 
 use super::Answers;
-use super::keys::{self, Key, Kind};
-use super::model::Named;
+use super::keys::{self, Key, Kind, Need};
 
 const HEADER: &str = "\
 # rtgen answers: use with `rtgen advise --answers FILE` or `rtgen new NAME --answers FILE`.
@@ -21,10 +20,30 @@ pub fn filled(answers: &Answers) -> String {
     render(Some(answers))
 }
 
+/// The answers as plain TOML, without comments: what `rtgen.toml` records. Optional keys
+/// left out (name, description) stay out.
+pub fn plain(answers: &Answers) -> String {
+    let mut out = String::new();
+    let mut table = "";
+    for spec in keys::ALL {
+        let Some(value) = spec.toml_value(answers) else {
+            continue;
+        };
+        let (key_table, name) = spec.key().split();
+        if key_table != table {
+            table = key_table;
+            out.push_str(&format!("\n[{table}]\n"));
+        }
+        out.push_str(&format!("{name} = {value}\n"));
+    }
+    out
+}
+
 fn render(answers: Option<&Answers>) -> String {
     let mut out = String::from(HEADER);
     let mut table = "";
-    for key in keys::ALL {
+    for spec in keys::ALL {
+        let key = spec.key();
         let (key_table, name) = key.split();
         if key_table != table {
             table = key_table;
@@ -37,69 +56,47 @@ fn render(answers: Option<&Answers>) -> String {
             capitalize(key.about),
             allowed_line(key)
         ));
-        let value = match answers {
-            Some(answers) => value_of(answers, key),
-            None => default_of(key),
-        };
+        let value = answers
+            .and_then(|answers| spec.toml_value(answers))
+            .unwrap_or_else(|| default_of(key));
         out.push_str(&format!("{name} = {value}\n"));
     }
     out
 }
 
-fn allowed_line(key: &Key) -> String {
-    let status = match key.path {
-        p if p == keys::NAME.path || p == keys::DESCRIPTION.path => "optional",
-        p if p == keys::FRESHNESS.path => {
-            "required for server-to-client; bidirectional means instant"
+/// What the key allows and when it is needed: the second comment line of each key.
+pub fn allowed_line(key: &Key) -> String {
+    let allowed = key.values_doc.map_or_else(
+        || match key.kind {
+            Kind::Choice(names) => names()
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            kind => kind.allowed(),
+        },
+        str::to_string,
+    );
+    match key.need {
+        Need::Required => format!("{allowed}; required"),
+        Need::ServerToClient => {
+            format!("{allowed}; required for server-to-client; bidirectional means instant")
         }
-        p if p == keys::USE_CASE.path => {
-            return "required; bidirectional: \"chat\" | \"game\" | \"collaboration\" | \"other\"; server-to-client: \
-                    \"news-feed\" | \"notifications\" | \"status-updates\" | \"stock-ticker\" | \"dashboard\" | \"other\""
-                .into();
-        }
-        p if p == keys::DIRECTION.path || p == keys::SERVERS.path => "required",
-        _ => "default: ",
-    };
-    let allowed = match key.kind {
-        Kind::Choice(names) => names()
-            .iter()
-            .map(|n| format!("\"{n}\""))
-            .collect::<Vec<_>>()
-            .join(" | "),
-        kind => kind.allowed(),
-    };
-    match status {
-        "default: " => format!("{allowed}; default: {}", default_of(key)),
-        status => format!("{allowed}; {status}"),
+        Need::Optional { default: "" } => format!("{allowed}; optional"),
+        Need::Optional { default } => format!("{allowed}; default: {default}"),
+        Need::Derived { rule } => format!("{allowed}; default: {rule}"),
     }
 }
 
+/// What `rtgen answers` writes for a key: its default where that is one value, `""`
+/// (unanswered) otherwise.
 fn default_of(key: &Key) -> String {
-    match key.kind {
-        Kind::Bool => "false".into(),
-        Kind::Choice(_) if key.path.starts_with("generate.") => "\"auto\"".into(),
-        Kind::Integer { .. } => "1".into(),
-        _ => "\"\"".into(),
-    }
-}
-
-fn value_of(answers: &Answers, key: &Key) -> String {
-    let string = |s: &str| toml::Value::String(s.to_string()).to_string();
-    let c = &answers.constraints;
-    match key.path {
-        "name" => string(answers.name.as_deref().unwrap_or("")),
-        "description" => string(answers.description.as_deref().unwrap_or("")),
-        "traffic.direction" => string(answers.traffic.direction.name()),
-        "traffic.use_case" => string(answers.traffic.use_case.name()),
-        "traffic.freshness" => string(answers.traffic.freshness.name()),
-        "scale.servers" => answers.scale.servers.to_string(),
-        "constraints.websockets_blocked" => c.websockets_blocked.to_string(),
-        "constraints.legacy_clients" => c.legacy_clients.to_string(),
-        "constraints.mvp" => c.mvp.to_string(),
-        "constraints.mobile" => c.mobile.to_string(),
-        "generate.strategy" => string(answers.generate.strategy.map_or("auto", Named::name)),
-        "generate.fanout" => string(answers.generate.fanout.map_or("auto", Named::name)),
-        other => unreachable!("key {other} has no value in Answers; add it here"),
+    match key.need {
+        Need::Optional { default } if !default.is_empty() => default.to_string(),
+        Need::Required if key.starter.is_some() => key.starter.unwrap_or_default().to_string(),
+        Need::Required | Need::ServerToClient | Need::Optional { .. } | Need::Derived { .. } => {
+            "\"\"".into()
+        }
     }
 }
 
@@ -120,9 +117,9 @@ mod tests {
         let text = blank();
         for key in keys::ALL {
             assert!(
-                text.contains(&format!("\n{} = ", key.split().1)),
+                text.contains(&format!("\n{} = ", key.key().split().1)),
                 "{}",
-                key.path
+                key.key().path
             );
         }
         let missing: Vec<_> = file::parse(&text, "t")

@@ -1,20 +1,27 @@
 //! The one validator: turns merged [`PartialAnswers`] into [`Answers`], or says what is
 //! missing or contradictory. Single values were already checked by `PartialAnswers::assign`.
 
-use super::error::{AnswersError, Missing};
+use super::error::{AnswersError, Missing, values_or_description};
 use super::keys::{self, Key, quoted_list};
-use super::model::{Direction, Freshness, Named};
+use super::model::{Auth, Direction, Freshness, Named, UseCase};
 use super::partial::PartialAnswers;
-use super::{Answers, Constraints, GenerateOverrides, Scale, Traffic};
+use super::{Access, Answers, Constraints, GenerateOverrides, Scale, Traffic};
 
 impl PartialAnswers {
     /// The required keys still unanswered, with the values that would fit.
     pub fn missing(&self) -> Vec<Missing> {
         let direction = self.direction.as_ref().map(|d| d.value);
         let mut missing = Vec::new();
-        let mut need = |key: &'static Key, allowed: String| missing.push(Missing { key, allowed });
+        let mut need = |key: &'static Key, allowed: String, values: Vec<String>| {
+            missing.push(Missing {
+                key,
+                allowed,
+                values,
+            })
+        };
         if direction.is_none() {
-            need(&keys::DIRECTION, keys::DIRECTION.kind.allowed());
+            let key = &keys::DIRECTION.key;
+            need(key, key.kind.allowed(), values_or_description(key));
         }
         if self.use_case.is_none() {
             let allowed = match direction {
@@ -25,17 +32,27 @@ impl PartialAnswers {
                     .collect::<Vec<_>>()
                     .join("; "),
             };
-            need(&keys::USE_CASE, allowed);
+            let values = match direction {
+                Some(direction) => direction.use_cases(),
+                None => UseCase::ALL,
+            };
+            let values = values.iter().map(|u| u.name().to_string()).collect();
+            need(&keys::USE_CASE.key, allowed, values);
         }
         if self.freshness.is_none() && direction != Some(Direction::Bidirectional) {
-            let mut allowed = keys::FRESHNESS.kind.allowed();
+            let mut allowed = keys::FRESHNESS.key.kind.allowed();
             if direction.is_none() {
                 allowed.push_str(" (only needed for server-to-client)");
             }
-            need(&keys::FRESHNESS, allowed);
+            need(
+                &keys::FRESHNESS.key,
+                allowed,
+                values_or_description(&keys::FRESHNESS.key),
+            );
         }
         if self.servers.is_none() {
-            need(&keys::SERVERS, keys::SERVERS.kind.allowed());
+            let key = &keys::SERVERS.key;
+            need(key, key.kind.allowed(), values_or_description(key));
         }
         missing
     }
@@ -60,6 +77,7 @@ impl PartialAnswers {
         ) else {
             return Err(AnswersError::Missing { keys: missing });
         };
+        let freshness_answer = self.freshness.as_ref().map(|f| f.value);
         let freshness = match direction.value {
             // Two-way conversation is interactive by nature; a stale reply is no reply.
             Direction::Bidirectional => Freshness::Instant,
@@ -76,6 +94,7 @@ impl PartialAnswers {
                 direction: direction.value,
                 use_case: use_case.value,
                 freshness,
+                freshness_answer,
             },
             scale: Scale {
                 servers: servers.value,
@@ -85,6 +104,18 @@ impl PartialAnswers {
                 legacy_clients: flag(&self.legacy_clients),
                 mvp: flag(&self.mvp),
                 mobile: flag(&self.mobile),
+            },
+            access: Access {
+                auth: self.auth.as_ref().map_or_else(
+                    || {
+                        if use_case.value.private_by_default() {
+                            Auth::Jwt
+                        } else {
+                            Auth::None
+                        }
+                    },
+                    |auth| auth.value,
+                ),
             },
             generate: GenerateOverrides {
                 // `auto` leaves the choice to the advisor.

@@ -120,12 +120,7 @@ fn in_depth(notes: &StrategyNotes) -> String {
         "\n{}\n  Try it: rtgen new demo --strategy {} --preset {}\n",
         style("Hints").bold(),
         notes.strategy,
-        match notes.strategy {
-            crate::answers::Strategy::ShortPolling => "dashboard",
-            crate::answers::Strategy::LongPolling => "legacy-mvp",
-            crate::answers::Strategy::Sse => "news-feed",
-            crate::answers::Strategy::Websocket => "chat",
-        }
+        notes.demo_preset
     ));
     out
 }

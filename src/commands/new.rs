@@ -6,15 +6,15 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::advisor::{self, Conflict, Recommendation};
-use crate::answers::{Answers, Fanout, Strategy, set};
+use crate::advisor::{self, Recommendation};
+use crate::answers::{Answers, AnswersError, Fanout, set};
 use crate::cli::{AnswerSources, NewArgs};
 use crate::error::{Error, Result};
 use crate::generate::{
     self, NameError, Plan, ProjectName, TargetState, TemplateError, Templates, WriteError, context,
     tree,
 };
-use crate::interview;
+use crate::interview::{self, Step};
 use crate::report;
 
 pub fn run(args: NewArgs) -> Result<()> {
@@ -32,7 +32,24 @@ pub fn run(args: NewArgs) -> Result<()> {
         check_target(&target_of(&args, name), args.force)?;
     }
 
-    let answers = interview::gather(&args.sources, interactive)?;
+    let layered = interview::layer(&args.sources)?;
+    let (answers, rec) = if interactive && !args.yes {
+        // Even with every answer given, the strategy is the user's to confirm.
+        match layered.validate() {
+            Ok(_) | Err(AnswersError::Missing { .. }) => interview::interview(layered, choose)?.1,
+            Err(err) => return Err(err.into()),
+        }
+    } else {
+        let answers = match layered.validate() {
+            Ok(answers) => answers,
+            Err(AnswersError::Missing { .. }) if interactive => {
+                interview::interview(layered, |_| Ok(Step::Done(())))?.0
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let rec = advisor::advise(&answers)?;
+        (answers, rec)
+    };
     let name = match name {
         Some(name) => name,
         // Only without a terminal: the name can still come from answers on stdin.
@@ -52,13 +69,6 @@ pub fn run(args: NewArgs) -> Result<()> {
         }
     };
 
-    let recommended = advisor::advise(&answers)?;
-    let (answers, rec) = if interactive && !args.yes {
-        choose(&answers, &recommended)?
-    } else {
-        settle(&answers, recommended.strategy, &recommended)?
-    };
-
     let plan = generate::plan(&templates, &name, &answers, &rec).map_err(broken_templates)?;
     let target = target_of(&args, &name);
     let shown = display_path(&target);
@@ -67,8 +77,9 @@ pub fn run(args: NewArgs) -> Result<()> {
     }
     if args.dry_run {
         return say(&format!(
-            "{}\n(dry run: nothing was written; without --dry-run rtgen writes {} files to {shown})\n",
+            "{}\n{}\n(dry run: nothing was written; without --dry-run rtgen writes {} files to {shown})\n",
             tree::render(&shown, &plan),
+            report::text::chosen_line(&rec, answers.scale.servers),
             plan.files.len(),
         ));
     }
@@ -76,33 +87,24 @@ pub fn run(args: NewArgs) -> Result<()> {
     say(&next_steps(&shown, &plan, &rec))
 }
 
-/// Pinned answers are what rtgen.toml records; advising from them again gives the
-/// recommendation that regenerating from rtgen.toml will give, so the two match.
-fn settle(
-    answers: &Answers,
-    strategy: Strategy,
-    recommended: &Recommendation,
-) -> std::result::Result<(Answers, Recommendation), Conflict> {
-    let pinned = generate::pin(answers, strategy, recommended.fanout);
-    let rec = advisor::advise(&pinned)?;
-    Ok((pinned, rec))
-}
-
-/// Shows the recommendation and lets the user accept it or pick another strategy;
-/// a pick the answers rule out (say WebSockets behind a blocking proxy) is explained
-/// and asked again rather than ending the session after the whole interview.
-fn choose(answers: &Answers, recommended: &Recommendation) -> Result<(Answers, Recommendation)> {
-    eprintln!("{}", report::text::render(recommended, answers));
-    loop {
-        let strategy = interview::choose_strategy(recommended)?;
-        match settle(answers, strategy, recommended) {
-            Ok(settled) => return Ok(settled),
-            Err(conflict) => eprintln!(
-                "{strategy} cannot be used: {}\nPick another strategy.",
-                conflict.message
-            ),
-        }
+/// Shows the recommendation and lets the user accept it or pick another strategy (the
+/// ones the answers rule out are shown, and cannot be picked). Esc goes back to the last
+/// question. A pick other than the recommendation is the user's choice, and `rtgen.toml`
+/// records it in `[generate]`.
+fn choose(answers: &Answers) -> Result<Step<(Answers, Recommendation)>> {
+    let recommended = advisor::advise(answers)?;
+    eprint!("{}", report::text::render(&recommended, answers));
+    let strategy = match interview::choose_strategy(&recommended)? {
+        Step::Done(strategy) => strategy,
+        Step::Back => return Ok(Step::Back),
+    };
+    let mut chosen = answers.clone();
+    if chosen.generate.strategy != Some(strategy) {
+        chosen.generate.strategy =
+            (strategy != recommended.recommended.strategy).then_some(strategy);
     }
+    let rec = advisor::advise(&chosen)?;
+    Ok(Step::Done((chosen, rec)))
 }
 
 /// `./NAME`, or `--output DIR` as given.
@@ -144,7 +146,7 @@ fn parse_name(name: &str, origin: Option<&str>) -> Result<ProjectName> {
 
 fn prompt_name() -> Result<ProjectName> {
     interview::interrupt::exit_130_on_ctrl_c();
-    let theme = dialoguer::theme::ColorfulTheme::default();
+    let theme = interview::Theme::default();
     let typed: String = dialoguer::Input::with_theme(&theme)
         .with_prompt("Project name (a cargo package name, e.g. live-scores)")
         .validate_with(|input: &String| -> std::result::Result<(), String> {
@@ -214,7 +216,13 @@ fn next_steps(shown: &str, plan: &Plan, rec: &Recommendation) -> String {
     } else {
         out.push_str("  cargo run\n");
     }
-    out.push_str("  open http://127.0.0.1:3000/   # the demo page\n  cargo test\n");
+    match open_command() {
+        Some(open) => out.push_str(&format!(
+            "  {open} http://127.0.0.1:3000/   # the demo page\n"
+        )),
+        None => out.push_str("  # then open http://127.0.0.1:3000/ in a browser: the demo page\n"),
+    }
+    out.push_str("  cargo test\n");
     if plan.files.iter().any(|f| f.path == "DECISION.md") {
         out.push_str("\nDECISION.md explains the choice; ");
     } else {
@@ -222,6 +230,24 @@ fn next_steps(shown: &str, plan: &Plan, rec: &Recommendation) -> String {
     }
     out.push_str("rtgen.toml records the answers (reuse them with --answers).\n");
     out
+}
+
+/// The command that opens a URL in the browser on this platform, where there is one.
+fn open_command() -> Option<&'static str> {
+    if cfg!(target_os = "macos") {
+        Some("open")
+    } else if cfg!(target_os = "windows") {
+        Some("start")
+    } else if cfg!(any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd"
+    )) {
+        Some("xdg-open")
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

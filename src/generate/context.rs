@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use super::name::ProjectName;
 use crate::advisor::Recommendation;
-use crate::answers::{Answers, Fanout, Freshness, Strategy, Upstream};
+use crate::answers::{Answers, Auth, Fanout, Freshness, Strategy, Upstream};
+use crate::notes;
 
 #[derive(Debug, Serialize)]
 pub struct Context<'a> {
@@ -24,6 +25,8 @@ pub struct Context<'a> {
     /// The fan-out's name for prose: `in-process`.
     pub fanout_title: &'static str,
     pub upstream: Upstream,
+    /// `access.auth`: `"jwt"` or `"none"`, the default of the service's `AUTH_MODE`.
+    pub auth: Auth,
     pub rtgen_version: &'static str,
     pub answers: &'a Answers,
     pub recommendation: &'a Recommendation,
@@ -43,6 +46,7 @@ impl<'a> Context<'a> {
             fanout: rec.fanout,
             fanout_title: fanout_title(rec.fanout),
             upstream: rec.upstream,
+            auth: rec.auth,
             rtgen_version: env!("CARGO_PKG_VERSION"),
             answers,
             recommendation: rec,
@@ -62,26 +66,13 @@ pub fn poll_interval_ms(freshness: Freshness) -> u32 {
 }
 
 pub fn strategy_title(strategy: Strategy) -> &'static str {
-    match strategy {
-        Strategy::ShortPolling => "Short polling",
-        Strategy::LongPolling => "Long polling",
-        Strategy::Sse => "Server-Sent Events",
-        Strategy::Websocket => "WebSockets",
-    }
+    notes::of(strategy).project_title
 }
 
 pub fn transport_module(strategy: Strategy) -> &'static str {
-    match strategy {
-        Strategy::ShortPolling => "short_poll",
-        Strategy::LongPolling => "long_poll",
-        Strategy::Sse => "sse",
-        Strategy::Websocket => "ws",
-    }
+    notes::of(strategy).module
 }
 
 pub fn fanout_title(fanout: Fanout) -> &'static str {
-    match fanout {
-        Fanout::Memory => "in-process",
-        Fanout::Redis => "Redis pub/sub",
-    }
+    notes::of_fanout(fanout).title
 }

@@ -19,10 +19,12 @@ pub use name::{NameError, ProjectName};
 pub use plan::{Plan, PlannedFile, plan};
 pub use write::{TargetState, WriteError, inspect, write_project};
 
-use crate::advisor::{Con, Ranked, Recommendation};
+use sha2::{Digest, Sha256};
+
+use crate::advisor::{Choice, Con, Ranked, Recommendation};
 use crate::answers::{
-    Answers, Constraints, Direction, Fanout, Freshness, GenerateOverrides, Scale, Strategy,
-    Traffic, Upstream, UseCase,
+    Access, Answers, Auth, Constraints, Direction, Fanout, Freshness, GenerateOverrides, Scale,
+    Strategy, Traffic, Upstream, UseCase,
 };
 
 /// The templates compiled into rtgen (`build.rs` makes cargo notice new files).
@@ -32,16 +34,30 @@ pub fn embedded() -> &'static Dir<'static> {
     &EMBEDDED
 }
 
-/// `answers` with `[generate]` pinned to what was chosen, so that generating
-/// again from the recorded `rtgen.toml` yields the same project even when a
-/// later rtgen would advise differently.
-pub fn pin(answers: &Answers, strategy: Strategy, fanout: Fanout) -> Answers {
-    let mut pinned = answers.clone();
-    pinned.generate = GenerateOverrides {
-        strategy: Some(strategy),
-        fanout: Some(fanout),
-    };
-    pinned
+/// The fingerprint of the templates compiled into this rtgen, as `rtgen.toml` records it
+/// under `[rtgen] templates`: equal fingerprints mean the same templates, byte for byte.
+pub fn templates_fingerprint() -> String {
+    static FINGERPRINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FINGERPRINT.get_or_init(|| fingerprint(embedded())).clone()
+}
+
+/// A stable fingerprint of a template tree: SHA-256 over every file's path and bytes, in
+/// path order, each length-prefixed so that no two trees hash alike by shifting bytes
+/// between a path and its contents.
+pub fn fingerprint(dir: &Dir<'_>) -> String {
+    let mut hasher = Sha256::new();
+    for path in manifest::all_files(dir) {
+        let contents = dir.get_file(&path).map_or(&[][..], |file| file.contents());
+        for part in [path.as_bytes(), contents] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 pub const STRATEGIES: [Strategy; 4] = [
@@ -75,12 +91,16 @@ pub fn check_templates(templates: &Templates) -> Result<(), TemplateError> {
     for strategy in STRATEGIES {
         for fanout in FANOUTS {
             for &upstream in upstreams(strategy) {
-                let (answers, rec) = sample(strategy, fanout, upstream);
-                plan(templates, &name, &answers, &rec).map_err(|e| {
-                    TemplateError(format!(
-                        "strategy {strategy}, fanout {fanout}, upstream {upstream}: {e}"
-                    ))
-                })?;
+                for auth in [Auth::Jwt, Auth::None] {
+                    let (mut answers, mut rec) = sample(strategy, fanout, upstream);
+                    answers.access.auth = auth;
+                    rec.auth = auth;
+                    plan(templates, &name, &answers, &rec).map_err(|e| {
+                        TemplateError(format!(
+                            "strategy {strategy}, fanout {fanout}, upstream {upstream}, auth {auth}: {e}"
+                        ))
+                    })?;
+                }
             }
         }
     }
@@ -109,11 +129,13 @@ pub fn sample(strategy: Strategy, fanout: Fanout, upstream: Upstream) -> (Answer
                 UseCase::Dashboard
             },
             freshness: Freshness::Instant,
+            freshness_answer: None,
         },
         scale: Scale {
             servers: if fanout == Fanout::Redis { 3 } else { 1 },
         },
         constraints: Constraints::default(),
+        access: Access { auth: Auth::Jwt },
         generate: GenerateOverrides {
             strategy: Some(strategy),
             fanout: Some(fanout),
@@ -123,6 +145,12 @@ pub fn sample(strategy: Strategy, fanout: Fanout, upstream: Upstream) -> (Answer
         strategy,
         upstream,
         fanout,
+        recommended: Choice {
+            strategy: Strategy::Sse,
+            upstream: Upstream::None,
+            fanout: Fanout::Memory,
+        },
+        auth: Auth::Jwt,
         reasons: vec!["Sample reason with `markdown` *and* <html>.".into()],
         warnings: vec!["Sample warning.".into()],
         cons: vec![Con {
@@ -137,8 +165,26 @@ pub fn sample(strategy: Strategy, fanout: Fanout, upstream: Upstream) -> (Answer
                 strategy: s,
                 score: 90 - 10 * i as u8,
                 reason: format!("Sample ranking reason {i}."),
+                ruled_out: false,
             })
             .collect(),
     };
     (answers, rec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_changes_with_any_path_or_byte() {
+        static A: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/templates");
+        static B: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/bad/unlisted");
+        let a = fingerprint(&A);
+        assert_eq!(a, fingerprint(&A), "stable");
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, fingerprint(&B));
+        assert_eq!(templates_fingerprint(), fingerprint(embedded()));
+    }
 }

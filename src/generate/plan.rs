@@ -36,9 +36,8 @@ impl Plan {
     }
 }
 
-/// Renders the project `name` for `answers` and `rec`. `answers` are recorded
-/// in `rtgen.toml` as given (with `name` set), so pin `[generate]` first when
-/// the project must be reproducible: see [`super::pin`].
+/// Renders the project `name` for `answers` and `rec`. `answers` are recorded in
+/// `rtgen.toml` as given (with `name` set), `rec`'s choices apart in its `[rtgen]` table.
 pub fn plan(
     templates: &Templates,
     name: &ProjectName,
@@ -73,7 +72,7 @@ pub fn plan(
         }
         files.insert(file.path.clone(), file);
     }
-    let record = record::render(&answers, rec)?;
+    let record = record::render(&answers, rec);
     files.insert(
         record::FILE_NAME.to_owned(),
         PlannedFile {

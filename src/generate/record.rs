@@ -1,54 +1,68 @@
-//! `rtgen.toml`, written into every generated project: the normalized answers
-//! it was generated from (a valid answers file, so it can be fed back to
-//! `rtgen new --answers`), with `[generate]` pinned to the strategy and fan-out
-//! that were chosen, and the recommendation for the reader.
+//! `rtgen.toml`, written into every generated project: the user's answers as they were
+//! given (a valid answers file: `[generate]` says `"auto"` wherever rtgen chose), then
+//! rtgen's own decisions apart, in `[rtgen]` (see `answers::recorded`). Regenerating from
+//! it with the same rtgen gives the same project; with an answer changed, rtgen decides
+//! afresh what was its own choice.
 
-use serde::Serialize;
-
-use super::manifest::TemplateError;
+use super::templates_fingerprint;
 use crate::advisor::Recommendation;
-use crate::answers::Answers;
+use crate::answers::{Answers, Named, recorded, template};
 
 pub const FILE_NAME: &str = "rtgen.toml";
 
-/// The contents of `rtgen.toml`. `answers` must already carry the project name
-/// and the pinned `[generate]` values.
-pub fn render(answers: &Answers, rec: &Recommendation) -> Result<String, TemplateError> {
+/// The contents of `rtgen.toml`. `answers` must already carry the project name.
+pub fn render(answers: &Answers, rec: &Recommendation) -> String {
     let name = answers.name.as_deref().unwrap_or("NAME");
-    let version = env!("CARGO_PKG_VERSION");
-    let body = toml::to_string(answers)
-        .map_err(|e| TemplateError(format!("cannot write {FILE_NAME} (answers): {e}")))?;
-
-    // The answers parser accepts only the answers schema, so the
-    // recommendation goes in as commented-out TOML: readable, and still
-    // machine-extractable by stripping the `# ` prefixes.
-    #[derive(Serialize)]
-    struct Wrapper<'a> {
-        recommendation: &'a Recommendation,
-    }
-    let rec_toml = toml::to_string(&Wrapper {
-        recommendation: rec,
-    })
-    .map_err(|e| TemplateError(format!("cannot write {FILE_NAME} (recommendation): {e}")))?;
-
+    let quoted = |text: &str| toml::Value::String(text.to_string()).to_string();
     let mut out = format!(
-        "# Answers that generated `{name}`, recorded by rtgen {version}.\n\
-         # This is an answers file: `rtgen new OTHER --answers {name}/rtgen.toml --yes`\n\
-         # generates the same project under another name. [generate] pins the strategy\n\
-         # and fan-out chosen at generation, so later rtgen advice does not change them.\n\n"
+        "# The answers `{name}` was generated from, and what rtgen decided.\n\
+         # Regenerate with `rtgen new {name} --answers rtgen.toml --yes --force`; another\n\
+         # NAME or --output DIR makes a copy. The answers are yours to change: [generate]\n\
+         # says \"auto\" where rtgen chose, so changed answers get fresh advice. [rtgen] is\n\
+         # rtgen's record of its choices; `rtgen new` reads past it and decides again.\n\n"
     );
-    out.push_str(&body);
-    out.push_str(
-        "\n# The recommendation at generation time, for reference (rtgen does not read it):\n#\n",
-    );
-    for line in rec_toml.lines() {
-        if line.is_empty() {
-            out.push_str("#\n");
-        } else {
-            out.push_str("# ");
-            out.push_str(line);
-            out.push('\n');
-        }
+    out.push_str(template::plain(answers).trim_start_matches('\n'));
+    out.push_str(&format!(
+        "\n[{table}]\nversion = {version}\nstrategy = {strategy}\nupstream = {upstream}\n\
+         fanout = {fanout}\ntemplates = {templates}\n",
+        table = recorded::TABLE,
+        version = quoted(env!("CARGO_PKG_VERSION")),
+        strategy = quoted(rec.strategy.name()),
+        upstream = quoted(rec.upstream.name()),
+        fanout = quoted(rec.fanout.name()),
+        templates = quoted(&templates_fingerprint()),
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::advisor;
+    use crate::answers::file;
+
+    #[test]
+    fn the_record_reads_back_as_the_same_answers_and_choices() {
+        let answers = file::parse(
+            "name = \"demo\"\n[traffic]\ndirection = \"server-to-client\"\nuse_case = \"dashboard\"\n\
+             freshness = \"seconds\"\n[scale]\nservers = 1\n[generate]\nfanout = \"redis\"\n",
+            "a.toml",
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        let rec = advisor::advise(&answers).unwrap();
+        let text = render(&answers, &rec);
+        let back = file::parse_file(&text, "rtgen.toml").unwrap();
+        assert_eq!(back.answers.validate().unwrap(), answers);
+        let recorded = back.recorded.unwrap();
+        assert_eq!(
+            (recorded.strategy, recorded.upstream, recorded.fanout),
+            (rec.strategy, rec.upstream, rec.fanout)
+        );
+        assert_eq!(recorded.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(recorded.templates, templates_fingerprint());
+        assert!(text.contains("strategy = \"auto\""), "{text}");
+        assert!(text.contains("[access]\nauth = \"none\""), "{text}");
     }
-    Ok(out)
 }

@@ -2,14 +2,18 @@
 
 use serde::Serialize;
 
-use crate::advisor::{Con, Ranked, Recommendation};
-use crate::answers::{Answers, Fanout, Strategy, Upstream};
+use crate::advisor::{Choice, Con, Ranked, Recommendation};
+use crate::answers::{Answers, Auth, Fanout, Strategy, Upstream};
 
 #[derive(Serialize)]
 struct Report<'a> {
+    /// What will be generated: the recommendation unless an override chose otherwise.
     strategy: Strategy,
     upstream: Upstream,
     fanout: Fanout,
+    /// What rtgen recommends for these answers.
+    recommended: Choice,
+    auth: Auth,
     reasons: &'a [String],
     warnings: &'a [String],
     cons: &'a [Con],
@@ -23,6 +27,8 @@ pub fn render(rec: &Recommendation, answers: &Answers) -> String {
         strategy: rec.strategy,
         upstream: rec.upstream,
         fanout: rec.fanout,
+        recommended: rec.recommended,
+        auth: rec.auth,
         reasons: &rec.reasons,
         warnings: &rec.warnings,
         cons: &rec.cons,

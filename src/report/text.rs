@@ -4,7 +4,7 @@
 use console::style;
 
 use crate::advisor::Recommendation;
-use crate::answers::{Answers, Direction, Fanout, Named, Upstream};
+use crate::answers::{Answers, Direction, Named, Upstream};
 use crate::notes;
 
 pub fn render(rec: &Recommendation, answers: &Answers) -> String {
@@ -14,12 +14,24 @@ pub fn render(rec: &Recommendation, answers: &Answers) -> String {
         out.push('\n');
     };
     let chosen = notes::of(rec.strategy);
-    line(format!(
+    let label = if rec.strategy_overridden() {
+        "Chosen:"
+    } else {
+        "Recommended:"
+    };
+    let mut headline = format!(
         "{} {}  {}",
-        style("Recommended:").bold(),
+        style(label).bold(),
         style(rec.strategy).bold().green(),
         chosen.title
-    ));
+    );
+    if rec.strategy_overridden() {
+        headline.push_str(&format!(
+            "  (your override; rtgen recommends {})",
+            rec.recommended.strategy
+        ));
+    }
+    line(headline);
     line(format!("  {}", chosen.hint));
     line(format!(
         "  upstream: {}  ({})",
@@ -27,10 +39,10 @@ pub fn render(rec: &Recommendation, answers: &Answers) -> String {
         upstream_text(rec.upstream)
     ));
     line(format!(
-        "  fan-out:  {}  ({})",
-        rec.fanout,
-        fanout_text(rec.fanout, answers.scale.servers)
+        "  fan-out:  {}",
+        fanout_text(rec, answers.scale.servers)
     ));
+    line(format!("  access:   {}  ({})", rec.auth, auth_text(rec)));
     line(format!("  for:      {}", describe(answers)));
 
     line(String::new());
@@ -76,12 +88,54 @@ pub fn render(rec: &Recommendation, answers: &Answers) -> String {
             ranked.reason
         ));
     }
+    out
+}
 
-    line(String::new());
-    line(format!(
-        "Details: rtgen explain {}    Generate it: rtgen new NAME --strategy {}",
-        rec.strategy, rec.strategy
-    ));
+/// One line saying what would be generated, for `rtgen new --dry-run`.
+pub fn chosen_line(rec: &Recommendation, servers: u32) -> String {
+    format!(
+        "Strategy: {}{}\nFan-out:  {}\nAccess:   {}",
+        rec.strategy,
+        if rec.strategy_overridden() {
+            format!(
+                " (your override; rtgen recommends {})",
+                rec.recommended.strategy
+            )
+        } else {
+            String::new()
+        },
+        fanout_text(rec, servers),
+        rec.auth,
+    )
+}
+
+/// The answers as a list of `key = value`, each with where it came from when that is a
+/// preset: a preset's answers are shown, never hidden.
+pub fn preset_answers(preset: &str, given: &[(&str, String)]) -> String {
+    let mut out = format!("{}\n", style(format!("Preset {preset} answers")).bold());
+    for (key, value) in given {
+        out.push_str(&format!("  {key} = {value}\n"));
+    }
+    out
+}
+
+/// Wraps every line to `width` columns, continuing a list item under its text.
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let hanging = indent
+            + ["- ", "! ", "-> "]
+                .iter()
+                .find(|bullet| line[indent..].starts_with(*bullet))
+                .map_or(0, |bullet| bullet.len());
+        let continuation = " ".repeat(hanging);
+        let options = textwrap::Options::new(width.max(hanging + 20))
+            .subsequent_indent(&continuation)
+            .break_words(false);
+        out.push_str(&textwrap::fill(line, options));
+        out.push('\n');
+    }
     out
 }
 
@@ -93,13 +147,28 @@ fn upstream_text(upstream: Upstream) -> &'static str {
     }
 }
 
-fn fanout_text(fanout: Fanout, servers: u32) -> String {
-    match fanout {
-        Fanout::Redis => format!(
-            "Redis pub/sub between {servers} server{}",
-            if servers == 1 { "" } else { "s" }
-        ),
-        Fanout::Memory => "in-process, one server".into(),
+/// The chosen fan-out, and rtgen's recommendation beside it when they differ.
+fn fanout_text(rec: &Recommendation, servers: u32) -> String {
+    let chosen = format!(
+        "{}  ({})",
+        rec.fanout,
+        notes::fanout_text(rec.fanout, servers)
+    );
+    if rec.fanout_overridden() {
+        format!(
+            "{chosen}; your override, rtgen recommends {} ({})",
+            rec.recommended.fanout,
+            notes::fanout_text(rec.recommended.fanout, servers)
+        )
+    } else {
+        chosen
+    }
+}
+
+fn auth_text(rec: &Recommendation) -> &'static str {
+    match rec.auth {
+        crate::answers::Auth::Jwt => "every subscriber and publisher shows a JSON Web Token",
+        crate::answers::Auth::None => "anyone may read any channel",
     }
 }
 
@@ -128,4 +197,19 @@ fn describe(answers: &Answers) -> String {
         text.push_str(&format!("; constraints: {}", set.join(", ")));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_keeps_words_whole_and_hangs_list_items() {
+        let text = "  - one two three four five six seven eight nine ten\nshort\n";
+        let wrapped = wrap(text, 24);
+        assert_eq!(
+            wrapped,
+            "  - one two three four\n    five six seven eight\n    nine ten\nshort\n"
+        );
+    }
 }

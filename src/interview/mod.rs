@@ -1,28 +1,40 @@
 //! The interview: layers the non-interactive sources, then asks in a terminal only what they
-//! left unanswered. Every typed or picked answer goes through `PartialAnswers::assign` and
-//! `validate`, exactly like the file and `--set`.
+//! left unanswered. Every typed or picked answer goes through the key's own check
+//! (`AnyKey::assign`) and `validate`, exactly like the file and `--set`.
+//!
+//! Esc goes back one question wherever the prompt can see it (lists, checklists and yes/no
+//! questions; a text input takes Esc as a key). Esc on the first question leaves, exit 130,
+//! and nothing is written; Ctrl-C leaves from anywhere the same way.
 
 use std::fs::OpenOptions;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use console::style;
-use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, MultiSelect, Select};
 
 use crate::advisor::Recommendation;
-use crate::answers::keys::{self, Key};
+use crate::answers::keys::{self, AnyKey, Def, Key};
 use crate::answers::{
-    Answers, AnswersError, Direction, Freshness, Named, Origin, PartialAnswers, Raw, Sourced,
+    Answers, AnswersError, Auth, Direction, Freshness, Named, Origin, PartialAnswers, Raw, Sourced,
     Strategy, file, presets, set, template,
 };
 use crate::cli::AnswerSources;
 use crate::error::{Error, Result};
-use crate::notes;
+
+mod theme;
+
+pub use theme::Theme;
 
 /// True when rtgen may ask questions: someone can both read them (stderr) and answer (stdin).
 pub fn terminal_available() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// What one question ended with: an answer, or Esc (go back one question).
+pub enum Step<T> {
+    Done(T),
+    Back,
 }
 
 /// Validated answers, and whether the user was asked anything to get them.
@@ -37,24 +49,77 @@ pub fn gather(sources: &AnswerSources, interactive: bool) -> Result<Answers> {
     collect(sources, interactive).map(|gathered| gathered.answers)
 }
 
-/// [`gather`], also telling whether an interview took place (`advise` then offers to save).
+/// [`gather`], also telling whether an interview took place.
 pub fn collect(sources: &AnswerSources, interactive: bool) -> Result<Gathered> {
     let layered = layer(sources)?;
     match layered.validate() {
-        Ok(answers) => {
-            return Ok(Gathered {
+        Ok(answers) => Ok(Gathered {
+            answers,
+            interviewed: false,
+        }),
+        Err(AnswersError::Missing { .. }) if interactive => {
+            let (answers, ()) = interview(layered, |_| Ok(Step::Done(())))?;
+            Ok(Gathered {
                 answers,
-                interviewed: false,
-            });
+                interviewed: true,
+            })
         }
-        Err(AnswersError::Missing { .. }) if interactive => {}
-        Err(err) => return Err(err.into()),
+        Err(err) => Err(err.into()),
     }
-    let answers = ask_missing(layered)?.validate()?;
-    Ok(Gathered {
-        answers,
-        interviewed: true,
-    })
+}
+
+/// Asks every question `layered` leaves open, then `last` with the validated answers (the
+/// strategy choice, the offer to save). Esc in `last` returns to the last question asked;
+/// Esc on the first question (or in `last` when nothing was asked) leaves with
+/// [`Error::Interrupted`].
+pub fn interview<T>(
+    layered: PartialAnswers,
+    mut last: impl FnMut(&Answers) -> Result<Step<T>>,
+) -> Result<(Answers, T)> {
+    interrupt::exit_130_on_ctrl_c();
+    // Answers complete enough to advise on are not questioned further: the optional keys
+    // keep their defaults, as they would in a file.
+    let complete = layered.validate().is_ok();
+    let open: Vec<Question> = Question::ALL
+        .iter()
+        .copied()
+        .filter(|q| !complete && q.unanswered(&layered))
+        .collect();
+    let mut answers = layered;
+    // The answers before each question that was asked, to undo it on Esc.
+    let mut asked: Vec<(usize, PartialAnswers)> = Vec::new();
+    let mut next = 0;
+    loop {
+        let went_back = match open.get(next) {
+            Some(question) if !question.applies(&answers) => {
+                next += 1;
+                false
+            }
+            Some(question) => {
+                let before = answers.clone();
+                match question.ask(&mut answers)? {
+                    Step::Done(()) => {
+                        asked.push((next, before));
+                        next += 1;
+                        false
+                    }
+                    Step::Back => true,
+                }
+            }
+            None => {
+                let validated = answers.validate()?;
+                match last(&validated)? {
+                    Step::Done(value) => return Ok((validated, value)),
+                    Step::Back => true,
+                }
+            }
+        };
+        if went_back {
+            let (index, before) = asked.pop().ok_or(Error::Interrupted)?;
+            answers = before;
+            next = index;
+        }
+    }
 }
 
 /// Preset, then file, then `--set`, then `--strategy`/`--fanout`: each layer wins over the
@@ -89,69 +154,134 @@ pub fn layer(sources: &AnswerSources) -> Result<PartialAnswers> {
     Ok(answers)
 }
 
-fn theme() -> ColorfulTheme {
-    ColorfulTheme::default()
+fn theme() -> Theme {
+    Theme::default()
 }
 
-/// Asks the unanswered questions, in the order a person thinks about them.
-fn ask_missing(mut answers: PartialAnswers) -> Result<PartialAnswers> {
-    interrupt::exit_130_on_ctrl_c();
-    if answers.direction.is_none() {
-        let direction = pick("Which way does the live data flow?", Direction::ALL, |d| {
-            notes::direction_hint(*d)
-        })?;
-        answers.assign(&keys::DIRECTION, Raw::Str(direction.name()), Origin::Prompt)?;
-    }
-    let direction = answers
-        .direction
-        .as_ref()
-        .map(|d| d.value)
-        .expect("asked above");
-    if answers.use_case.is_none() {
-        let use_case = pick("What is it for?", direction.use_cases(), |u| {
-            notes::use_case_hint(*u)
-        })?;
-        answers.assign(&keys::USE_CASE, Raw::Str(use_case.name()), Origin::Prompt)?;
-    }
-    if answers.freshness.is_none() && direction == Direction::ServerToClient {
-        let freshness = pick(
-            "How fresh must the clients' view be?",
-            Freshness::ALL,
-            |f| notes::freshness_hint(*f),
-        )?;
-        answers.assign(&keys::FRESHNESS, Raw::Str(freshness.name()), Origin::Prompt)?;
-    }
-    if answers.servers.is_none() {
-        let servers = ask_servers()?;
-        answers.assign(&keys::SERVERS, Raw::Int(servers), Origin::Prompt)?;
-    }
-    ask_constraints(&mut answers)?;
-    Ok(answers)
+/// The questions, in the order a person thinks about them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Question {
+    Direction,
+    UseCase,
+    Freshness,
+    Servers,
+    Constraints,
+    Auth,
 }
 
-/// A select whose items read `name  hint`; Esc or q interrupts.
-fn pick<T: Named>(
-    prompt: &str,
-    choices: &'static [T],
-    hint: impl Fn(&T) -> &'static str,
-) -> Result<T> {
+impl Question {
+    const ALL: [Question; 6] = [
+        Question::Direction,
+        Question::UseCase,
+        Question::Freshness,
+        Question::Servers,
+        Question::Constraints,
+        Question::Auth,
+    ];
+
+    fn unanswered(self, answers: &PartialAnswers) -> bool {
+        match self {
+            Question::Direction => keys::DIRECTION.get(answers).is_none(),
+            Question::UseCase => keys::USE_CASE.get(answers).is_none(),
+            Question::Freshness => keys::FRESHNESS.get(answers).is_none(),
+            Question::Servers => keys::SERVERS.get(answers).is_none(),
+            Question::Constraints => keys::CONSTRAINTS.iter().any(|k| k.get(answers).is_none()),
+            Question::Auth => keys::AUTH.get(answers).is_none(),
+        }
+    }
+
+    /// Freshness is only asked for server-to-client traffic.
+    fn applies(self, answers: &PartialAnswers) -> bool {
+        match self {
+            Question::Freshness => {
+                keys::DIRECTION.get(answers).map(|d| d.value) == Some(Direction::ServerToClient)
+            }
+            Question::Direction
+            | Question::UseCase
+            | Question::Servers
+            | Question::Constraints
+            | Question::Auth => true,
+        }
+    }
+
+    fn ask(self, answers: &mut PartialAnswers) -> Result<Step<()>> {
+        match self {
+            Question::Direction => pick(&keys::DIRECTION, Direction::ALL, 0, answers),
+            Question::UseCase => {
+                let direction = keys::DIRECTION
+                    .get(answers)
+                    .map_or(Direction::ServerToClient, |d| d.value);
+                pick(&keys::USE_CASE, direction.use_cases(), 0, answers)
+            }
+            Question::Freshness => pick(&keys::FRESHNESS, Freshness::ALL, 0, answers),
+            Question::Servers => {
+                let servers = ask_servers()?;
+                assign(&keys::SERVERS, Raw::Int(servers), answers)?;
+                Ok(Step::Done(()))
+            }
+            Question::Constraints => ask_constraints(answers),
+            Question::Auth => {
+                let private = keys::USE_CASE
+                    .get(answers)
+                    .is_some_and(|u| u.value.private_by_default());
+                let default = if private { Auth::Jwt } else { Auth::None };
+                let choices = [Auth::Jwt, Auth::None];
+                let preselected = choices.iter().position(|a| *a == default).unwrap_or(0);
+                pick(&keys::AUTH, &choices, preselected, answers)
+            }
+        }
+    }
+}
+
+fn assign(key: &'static dyn AnyKey, raw: Raw<'_>, answers: &mut PartialAnswers) -> Result<()> {
+    Ok(key.assign(answers, raw, Origin::Prompt)?)
+}
+
+/// A select whose items read `name  hint`, asking the key's question.
+fn pick<T: Named + keys::Value>(
+    key: &'static Def<T>,
+    choices: &[T],
+    preselected: usize,
+    answers: &mut PartialAnswers,
+) -> Result<Step<()>> {
     let width = choices.iter().map(|c| c.name().len()).max().unwrap_or(0);
     let items: Vec<String> = choices
         .iter()
-        .map(|c| format!("{:width$}  {}", c.name(), style(hint(c)).dim().for_stderr()))
+        .map(|c| {
+            format!(
+                "{:width$}  {}",
+                c.name(),
+                style((key.value_hint)(*c)).dim().for_stderr()
+            )
+        })
         .collect();
-    let index = Select::with_theme(&theme())
-        .with_prompt(prompt)
+    let chosen = Select::with_theme(&theme())
+        .with_prompt(prompt_of(&key.key))
         .items(&items)
-        .default(0)
-        .interact_opt()?
-        .ok_or(Error::Interrupted)?;
-    Ok(choices[index])
+        .default(preselected)
+        .interact_opt()?;
+    match chosen {
+        Some(index) => {
+            assign(key, Raw::Str(choices[index].name()), answers)?;
+            Ok(Step::Done(()))
+        }
+        None => Ok(Step::Back),
+    }
+}
+
+/// The key's question; its hint, where it has one, is printed on the line above, so the
+/// prompt itself stays one line that dialoguer can redraw.
+fn prompt_of(key: &Key) -> String {
+    if let Some(hint) = key.question_hint {
+        eprintln!("{}", style(format!("({hint})")).dim().for_stderr());
+    }
+    key.question.unwrap_or(key.about).to_string()
 }
 
 fn ask_servers() -> Result<i64> {
+    let key = &keys::SERVERS.key;
     let text: String = Input::with_theme(&theme())
-        .with_prompt("How many servers will hold client connections?")
+        .with_prompt(prompt_of(key))
         .default("1".to_string())
         .validate_with(|text: &String| check_servers(text).map(|_| ()))
         .interact_text()?;
@@ -166,8 +296,8 @@ fn check_servers(text: &str) -> Result<i64, String> {
         return Err("enter a whole number of servers, from 1 up".to_string());
     }
     let raw = text.parse::<i64>().map_or(Raw::Str(text), Raw::Int);
-    PartialAnswers::default()
-        .assign(&keys::SERVERS, raw, Origin::Prompt)
+    keys::SERVERS
+        .assign(&mut PartialAnswers::default(), raw, Origin::Prompt)
         .map_err(|err| {
             let details = err.details().join("; ");
             format!("{err} ({details})")
@@ -178,59 +308,63 @@ fn check_servers(text: &str) -> Result<i64, String> {
     }
 }
 
-/// One multi-select for the constraints no source answered; unticked means false.
-fn ask_constraints(answers: &mut PartialAnswers) -> Result<()> {
-    let open: Vec<&'static Key> = [
-        (
-            &keys::WEBSOCKETS_BLOCKED,
-            answers.websockets_blocked.is_none(),
-        ),
-        (&keys::LEGACY_CLIENTS, answers.legacy_clients.is_none()),
-        (&keys::MVP, answers.mvp.is_none()),
-        (&keys::MOBILE, answers.mobile.is_none()),
-    ]
-    .into_iter()
-    .filter_map(|(key, unanswered)| unanswered.then_some(key))
-    .collect();
-    if open.is_empty() {
-        return Ok(());
-    }
-    let width = open.iter().map(|k| k.split().1.len()).max().unwrap_or(0);
+/// One checklist for the constraints no source answered; unticked means false.
+fn ask_constraints(answers: &mut PartialAnswers) -> Result<Step<()>> {
+    let open: Vec<&'static Def<bool>> = keys::CONSTRAINTS
+        .iter()
+        .copied()
+        .filter(|key| key.get(answers).is_none())
+        .collect();
+    let width = open
+        .iter()
+        .map(|k| k.key.split().1.len())
+        .max()
+        .unwrap_or(0);
     let items: Vec<String> = open
         .iter()
         .map(|k| {
             format!(
                 "{:width$}  {}",
-                k.split().1,
-                style(k.about).dim().for_stderr()
+                k.key.split().1,
+                style(k.key.about).dim().for_stderr()
             )
         })
         .collect();
     let ticked = MultiSelect::with_theme(&theme())
         .with_prompt("Which constraints apply? (space toggles, enter confirms; none is fine)")
         .items(&items)
-        .interact_opt()?
-        .ok_or(Error::Interrupted)?;
+        .interact_opt()?;
+    let Some(ticked) = ticked else {
+        return Ok(Step::Back);
+    };
     for (index, key) in open.into_iter().enumerate() {
-        answers.assign(key, Raw::Bool(ticked.contains(&index)), Origin::Prompt)?;
+        assign(key, Raw::Bool(ticked.contains(&index)), answers)?;
     }
-    Ok(())
+    Ok(Step::Done(()))
 }
 
 /// Lets the user accept the recommended strategy or pick another (recommended preselected).
-pub fn choose_strategy(rec: &Recommendation) -> Result<Strategy> {
+/// Strategies the answers rule out are listed with the reason, and cannot be picked.
+pub fn choose_strategy(rec: &Recommendation) -> Result<Step<Strategy>> {
     interrupt::exit_130_on_ctrl_c();
-    let width = rec
-        .ranking
+    let (usable, ruled_out): (Vec<_>, Vec<_>) = rec.ranking.iter().partition(|r| !r.ruled_out);
+    for ranked in &ruled_out {
+        eprintln!(
+            "{}",
+            style(format!("  {}: {}", ranked.strategy, ranked.reason))
+                .dim()
+                .for_stderr()
+        );
+    }
+    let width = usable
         .iter()
         .map(|r| r.strategy.name().len())
         .max()
         .unwrap_or(0);
-    let items: Vec<String> = rec
-        .ranking
+    let items: Vec<String> = usable
         .iter()
         .map(|r| {
-            let label = if r.strategy == rec.strategy {
+            let label = if r.strategy == rec.recommended.strategy {
                 "recommended"
             } else {
                 ""
@@ -244,31 +378,33 @@ pub fn choose_strategy(rec: &Recommendation) -> Result<Strategy> {
             )
         })
         .collect();
-    let preselected = rec
-        .ranking
+    let preselected = usable
         .iter()
-        .position(|r| r.strategy == rec.strategy)
+        .position(|r| r.strategy == rec.recommended.strategy)
         .unwrap_or(0);
     let index = Select::with_theme(&theme())
         .with_prompt("Which strategy should the service use?")
         .items(&items)
         .default(preselected)
-        .interact_opt()?
-        .ok_or(Error::Interrupted)?;
-    Ok(rec.ranking[index].strategy)
+        .interact_opt()?;
+    Ok(match index {
+        Some(index) => Step::Done(usable[index].strategy),
+        None => Step::Back,
+    })
 }
 
 /// After an interview: offers to save the answers so scripts reproduce the advice. Never
-/// overwrites a file without asking.
-pub fn offer_to_save(answers: &Answers) -> Result<()> {
+/// overwrites a file without asking. Returns the file written, if any.
+pub fn offer_to_save(answers: &Answers) -> Result<Step<Option<PathBuf>>> {
     interrupt::exit_130_on_ctrl_c();
     let save = Confirm::with_theme(&theme())
         .with_prompt("Save these answers to a file for scripted use?")
         .default(true)
-        .interact_opt()?
-        .ok_or(Error::Interrupted)?;
-    if !save {
-        return Ok(());
+        .interact_opt()?;
+    match save {
+        None => return Ok(Step::Back),
+        Some(false) => return Ok(Step::Done(None)),
+        Some(true) => {}
     }
     let (path, overwrite) = loop {
         let path: String = Input::with_theme(&theme())
@@ -279,11 +415,12 @@ pub fn offer_to_save(answers: &Answers) -> Result<()> {
         if !path.exists() {
             break (path, false);
         }
+        // Esc here means "no, not this file": the name is asked again.
         let overwrite = Confirm::with_theme(&theme())
             .with_prompt(format!("`{}` exists. Overwrite it?", path.display()))
             .default(false)
             .interact_opt()?
-            .ok_or(Error::Interrupted)?;
+            .unwrap_or(false);
         if overwrite {
             break (path, true);
         }
@@ -293,7 +430,7 @@ pub fn offer_to_save(answers: &Answers) -> Result<()> {
         "Saved to {0}. Reproduce this advice with: rtgen advise --answers {0}",
         path.display()
     );
-    Ok(())
+    Ok(Step::Done(Some(path)))
 }
 
 /// Without `overwrite`, a file that appeared since the user was asked is left alone.
