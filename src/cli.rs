@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::answers::{Fanout, Override, Strategy, presets};
+use crate::answers::{Fanout, Override, Strategy, keys, presets};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -50,7 +50,7 @@ Answers are layered: --strategy/--fanout beat --set, which beats --answers, whic
 Examples:
   rtgen advise
   rtgen advise --preset dashboard --set traffic.freshness=instant
-  rtgen answers | sed 's/^# servers = .*/servers = 2/' > rtgen.toml
+  rtgen answers | sed 's/^servers = .*/servers = 2/' > rtgen.toml
   cat rtgen.toml | rtgen advise --answers - --format json";
 
 /// Where answers come from, shared by `advise` and `new`.
@@ -60,8 +60,8 @@ pub struct AnswerSources {
     #[arg(long, value_name = "FILE")]
     pub answers: Option<PathBuf>,
 
-    /// Set one answer, e.g. traffic.use_case=chat (repeatable)
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    /// Set one answer, e.g. traffic.use_case=chat (repeatable; `rtgen answers` lists the keys)
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = SetArg, hide_possible_values = true)]
     pub set: Vec<String>,
 
     /// Start from a built-in answer set
@@ -124,6 +124,47 @@ pub struct ExplainArgs {
 pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `--set KEY=VALUE`: any text is taken here (the answers validate it, with a message
+/// that names the key); the possible values exist for shell completion, which offers
+/// every `key=value` with a short list of values and `key=` for the rest.
+#[derive(Debug, Clone, Copy)]
+struct SetArg;
+
+impl clap::builder::TypedValueParser for SetArg {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let candidates = keys::ALL.iter().flat_map(|spec| {
+            let key = spec.key();
+            let values = key.kind.values();
+            let help = key.about;
+            let pairs: Vec<String> = if values.is_empty() {
+                vec![format!("{}=", key.path)]
+            } else {
+                values
+                    .iter()
+                    .map(|value| format!("{}={value}", key.path))
+                    .collect()
+            };
+            pairs
+                .into_iter()
+                .map(move |pair| clap::builder::PossibleValue::new(pair).help(help))
+        });
+        Some(Box::new(candidates))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -306,3 +306,114 @@ fn unreadable_answers_file_exits_1_with_cause_and_hint() {
     assert!(stderr.contains("caused by: "), "{stderr}");
     assert!(stderr.contains("rtgen answers > rtgen.toml"), "{stderr}");
 }
+
+#[test]
+fn every_error_of_a_file_is_reported_at_once_with_its_place() {
+    let (code, stderr) = advise_with_file(
+        "bogus = 1\n[traffic]\ndirection = \"sideways\"\nuse-case = \"chat\"\n[scale]\nservers = 0\n[constraints]\nmvp = \"yes\"\n",
+        &[],
+    );
+    assert_eq!(code, 2);
+    for expected in [
+        "error: FILE:1:1: unknown key `bogus`",
+        "error: FILE:3:13: `traffic.direction` cannot be \"sideways\"",
+        "error: FILE:4:1: unknown key `traffic.use-case`",
+        "error: FILE:6:11: `scale.servers` = 0 is out of range",
+        "error: FILE:8:7: `constraints.mvp` must be a boolean",
+        "5 problems",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn json_format_reports_errors_as_json_on_stderr() {
+    let (code, stderr) = advise_with_file(
+        "[traffic]\ndirection = \"sideways\"\n[scale]\nservers = 0\n",
+        &["--format", "json"],
+    );
+    assert_eq!(code, 2);
+    let json: serde_json::Value = serde_json::from_str(&stderr).expect(&stderr);
+    let errors = json["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{json}");
+    assert_eq!(errors[0]["key"], "traffic.direction");
+    assert_eq!(
+        (errors[0]["line"].as_u64(), errors[0]["column"].as_u64()),
+        (Some(2), Some(13))
+    );
+    assert_eq!(
+        errors[0]["allowed"],
+        serde_json::json!(["server-to-client", "bidirectional"])
+    );
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be \"sideways\"")
+    );
+    assert_eq!(errors[1]["key"], "scale.servers");
+
+    // --set errors carry the key and no line; syntax errors a line and no key.
+    let output = rtgen()
+        .args([
+            "advise",
+            "--preset",
+            "chat",
+            "--set",
+            "access.auth=maybe",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&output.stderr).unwrap();
+    let error = &json["errors"][0];
+    assert_eq!(error["key"], "access.auth");
+    assert!(
+        error["line"].is_null() && error["column"].is_null(),
+        "{json}"
+    );
+    assert_eq!(error["allowed"], serde_json::json!(["none", "jwt"]));
+
+    let (code, stderr) = advise_with_file("[traffic\n", &["--format", "json"]);
+    assert_eq!(code, 2);
+    let json: serde_json::Value = serde_json::from_str(&stderr).expect(&stderr);
+    let error = &json["errors"][0];
+    assert!(error["key"].is_null() && error["line"] == 1, "{json}");
+
+    // Missing answers: one entry per key, with the values that fit.
+    let output = rtgen()
+        .args([
+            "advise",
+            "--set",
+            "traffic.direction=bidirectional",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&output.stderr).unwrap();
+    assert_eq!(json["errors"][0]["key"], "traffic.use_case");
+    assert_eq!(
+        json["errors"][0]["allowed"],
+        serde_json::json!(["chat", "game", "collaboration", "other"])
+    );
+}
+
+#[test]
+fn the_rtgen_record_is_checked_like_answers() {
+    let (code, stderr) = advise_with_file(
+        &format!(
+            "{COMPLETE}[rtgen]\nversion = \"0.1.0\"\nstrategy = \"sse\"\nupstream = \"none\"\nfanout = \"memory\"\ntemplate = \"x\"\n"
+        ),
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unknown key `rtgen.template`"), "{stderr}");
+    assert!(stderr.contains("did you mean `templates`?"), "{stderr}");
+}

@@ -424,3 +424,130 @@ fn plain_cargo_run_at_the_root_runs_rtgen() {
         .expect("the rtgen package");
     assert_eq!(root["default_run"], "rtgen");
 }
+
+#[test]
+fn an_override_is_labelled_chosen_beside_the_recommendation() {
+    let text =
+        stdout_of(rtgen().args(["advise", "--preset", "news-feed", "--strategy", "websocket"]));
+    assert!(
+        text.contains("Chosen: websocket  WebSockets  (your override; rtgen recommends sse)"),
+        "{text}"
+    );
+    assert!(!text.contains("Recommended:"), "{text}");
+
+    let text = stdout_of(rtgen().args(["advise", "--preset", "news-feed", "--fanout", "redis"]));
+    assert!(
+        text.contains("fan-out:  redis  (Redis pub/sub between 1 server); your override, rtgen recommends memory"),
+        "{text}"
+    );
+
+    let report = json_of(&[
+        "advise",
+        "--preset",
+        "legacy-mvp",
+        "--strategy",
+        "short-polling",
+    ]);
+    assert_eq!(report["strategy"], "short-polling");
+    assert_eq!(report["recommended"]["strategy"], "long-polling");
+    assert_eq!(report["recommended"]["fanout"], report["fanout"]);
+}
+
+#[test]
+fn every_answer_changes_the_advice_or_a_reason_says_why_not() {
+    let report = json_of(&[
+        "advise",
+        "--preset",
+        "chat",
+        "--set",
+        "constraints.mvp=true",
+    ]);
+    let reasons: Vec<&str> = report["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("constraints.mvp = true does not change the strategy")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("access.auth = \"jwt\"")),
+        "{reasons:?}"
+    );
+
+    let report = json_of(&[
+        "advise",
+        "--preset",
+        "chat",
+        "--set",
+        "traffic.freshness=minutes",
+    ]);
+    let warnings = report["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("traffic.freshness = \"minutes\" is ignored")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_preset_shows_every_answer_it_sets() {
+    let text = stdout_of(rtgen().args(["advise", "--preset", "notifications"]));
+    assert!(text.contains("Preset notifications answers"), "{text}");
+    assert!(text.contains("constraints.mobile = true"), "{text}");
+    assert!(text.contains("traffic.freshness = \"seconds\""), "{text}");
+}
+
+#[test]
+fn access_auth_defaults_by_use_case_and_can_be_set() {
+    assert_eq!(json_of(&["advise", "--preset", "chat"])["auth"], "jwt");
+    assert_eq!(
+        json_of(&["advise", "--preset", "news-feed"])["auth"],
+        "none"
+    );
+    let report = json_of(&[
+        "advise",
+        "--preset",
+        "news-feed",
+        "--set",
+        "access.auth=jwt",
+    ]);
+    assert_eq!(report["auth"], "jwt");
+    assert_eq!(report["answers"]["access"]["auth"], "jwt");
+    let template = stdout_of(rtgen().arg("answers"));
+    assert!(template.contains("[access]\n"), "{template}");
+    assert!(
+        template.contains("\"none\" | \"jwt\"; default: \"jwt\" for chat"),
+        "{template}"
+    );
+}
+
+#[test]
+fn set_completion_offers_keys_and_values() {
+    let script = stdout_of(rtgen().args(["completions", "bash"]));
+    for candidate in [
+        "traffic.use_case=chat",
+        "access.auth=jwt",
+        "constraints.mvp=true",
+        "scale.servers=",
+    ] {
+        assert!(script.contains(candidate), "{candidate}");
+    }
+}
+
+#[test]
+fn the_generate_hint_repeats_the_answers_used() {
+    let text = stdout_of(rtgen().args(["advise", "--preset", "chat", "--set", "scale.servers=2"]));
+    assert!(
+        text.contains("Generate it: rtgen new NAME --preset chat --set scale.servers=2"),
+        "{text}"
+    );
+}

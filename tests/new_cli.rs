@@ -488,3 +488,132 @@ fn regenerating_from_rtgen_toml_is_byte_identical_but_for_the_name() {
     assert!(record.contains("strategy = \"long-polling\""), "{record}");
     assert!(record.contains("fanout = \"redis\""), "{record}");
 }
+
+#[test]
+fn one_changed_answer_is_decided_afresh_from_rtgen_toml() {
+    let tmp = tempfile::tempdir().unwrap();
+    let answers = write_answers(tmp.path(), "");
+    let out = rtgen(tmp.path())
+        .args(["new", "first", "--answers", &answers, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let record = fs::read_to_string(tmp.path().join("first/rtgen.toml")).unwrap();
+    assert!(
+        record.contains("[generate]\nstrategy = \"auto\"\nfanout = \"auto\""),
+        "{record}"
+    );
+    assert!(record.contains("[rtgen]\nversion = "), "{record}");
+    assert!(
+        record.contains("fanout = \"memory\"\ntemplates = \""),
+        "{record}"
+    );
+
+    // Regenerating in place is byte-identical.
+    let before = read_tree(&tmp.path().join("first"));
+    let out = rtgen(tmp.path())
+        .args([
+            "new",
+            "first",
+            "--answers",
+            "first/rtgen.toml",
+            "--yes",
+            "--force",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(
+        read_tree(&tmp.path().join("first")) == before,
+        "regenerating changed files"
+    );
+
+    // An in-memory project with three servers now: rtgen chooses Redis itself.
+    let out = rtgen(tmp.path())
+        .args(["new", "scaled", "--answers", "first/rtgen.toml", "--yes"])
+        .args(["--set", "scale.servers=3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let record = fs::read_to_string(tmp.path().join("scaled/rtgen.toml")).unwrap();
+    assert!(record.contains("fanout = \"redis\"\ntemplates"), "{record}");
+}
+
+#[test]
+fn a_record_from_before_access_existed_keeps_its_service_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = tmp.path().join("old.toml");
+    fs::write(
+        &old,
+        format!(
+            "# Answers that generated `chatty`, recorded by rtgen 0.1.0.\n{}",
+            "[traffic]\ndirection = \"bidirectional\"\nuse_case = \"chat\"\n[scale]\nservers = 1\n\
+             [generate]\nstrategy = \"websocket\"\nfanout = \"memory\"\n"
+        ),
+    )
+    .unwrap();
+    let out = rtgen(tmp.path())
+        .args(["new", "chatty", "--answers", "old.toml", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let record = fs::read_to_string(tmp.path().join("chatty/rtgen.toml")).unwrap();
+    assert!(record.contains("[access]\nauth = \"none\""), "{record}");
+
+    // The same answers written by hand get the default for chat.
+    let fresh = tmp.path().join("fresh.toml");
+    fs::write(
+        &fresh,
+        fs::read_to_string(&old)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let out = rtgen(tmp.path())
+        .args(["new", "fresh", "--answers", "fresh.toml", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let record = fs::read_to_string(tmp.path().join("fresh/rtgen.toml")).unwrap();
+    assert!(record.contains("[access]\nauth = \"jwt\""), "{record}");
+}
+
+#[test]
+fn dry_run_and_next_steps_say_what_and_how() {
+    let tmp = tempfile::tempdir().unwrap();
+    let answers = write_answers(tmp.path(), "");
+    let out = rtgen(tmp.path())
+        .args([
+            "new",
+            "demo",
+            "--answers",
+            &answers,
+            "--yes",
+            "--dry-run",
+            "--fanout",
+            "redis",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let stdout = stdout_of(&out);
+    assert!(stdout.contains("Strategy: sse\n"), "{stdout}");
+    assert!(stdout.contains("Fan-out:  redis"), "{stdout}");
+    assert!(stdout.contains("rtgen recommends memory"), "{stdout}");
+
+    let out = rtgen(tmp.path())
+        .args(["new", "demo", "--answers", &answers, "--yes"])
+        .output()
+        .unwrap();
+    let stdout = stdout_of(&out);
+    if cfg!(target_os = "linux") {
+        assert!(
+            stdout.contains("xdg-open http://127.0.0.1:3000/"),
+            "{stdout}"
+        );
+        assert!(!stdout.contains("  open "), "{stdout}");
+    }
+}

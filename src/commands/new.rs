@@ -93,7 +93,11 @@ pub fn run(args: NewArgs) -> Result<()> {
 /// records it in `[generate]`.
 fn choose(answers: &Answers) -> Result<Step<(Answers, Recommendation)>> {
     let recommended = advisor::advise(answers)?;
-    eprint!("{}", report::text::render(&recommended, answers));
+    let text = report::text::render(&recommended, answers);
+    match console::Term::stderr().size_checked() {
+        Some((_, columns)) => eprint!("{}", report::text::wrap(&text, usize::from(columns))),
+        None => eprint!("{text}"),
+    }
     let strategy = match interview::choose_strategy(&recommended)? {
         Step::Done(strategy) => strategy,
         Step::Back => return Ok(Step::Back),
