@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::advisor::{self, Recommendation};
-use crate::answers::{Answers, AnswersError, presets};
+use crate::answers::{Answers, AnswersError, PartialAnswers, presets};
 use crate::cli::{AdviseArgs, AnswerSources, Format};
 use crate::error::{Error, Result};
 use crate::interview::{self, Step};
@@ -17,7 +17,7 @@ pub fn run(args: AdviseArgs) -> Result<()> {
     match layered.validate() {
         Ok(answers) => {
             let rec = advisor::advise(&answers)?;
-            print(&render(&rec, &answers, format, &args.sources))?;
+            print(&render(&rec, &answers, format, &args.sources, &layered))?;
             if format == Format::Text {
                 print(&format!(
                     "\nDetails: rtgen explain {}    Generate it: {}\n",
@@ -30,9 +30,9 @@ pub fn run(args: AdviseArgs) -> Result<()> {
         Err(AnswersError::Missing { .. }) if interactive => {
             // After the interview the advice is shown, then the offer to save; Esc there goes
             // back to the last question and the advice is shown again.
-            let (_, (rec, saved)) = interview::interview(layered, |answers| {
+            let (_, (rec, saved)) = interview::interview(layered.clone(), |answers| {
                 let rec = advisor::advise(answers)?;
-                print(&render(&rec, answers, format, &args.sources))?;
+                print(&render(&rec, answers, format, &args.sources, &layered))?;
                 Ok(match interview::offer_to_save(answers)? {
                     Step::Done(saved) => Step::Done((rec, saved)),
                     Step::Back => Step::Back,
@@ -56,18 +56,28 @@ fn render(
     answers: &Answers,
     format: Format,
     sources: &AnswerSources,
+    layered: &PartialAnswers,
 ) -> String {
     let mut output = match format {
         Format::Text => {
             let mut text = String::new();
             if let Some(preset) = &sources.preset {
-                // Every answer a preset gives is shown: none of them is hidden.
+                // Every answer a preset gives is shown, and which of them a later source
+                // replaced: none of them is hidden.
+                let used = layered.given();
                 let given: Vec<(&str, String)> = presets::load(preset)
                     .map(|answers| {
                         answers
                             .given()
                             .into_iter()
-                            .map(|(key, value, _)| (key, value))
+                            .map(|(key, value, _)| {
+                                match used.iter().find(|(k, v, _)| *k == key && *v != value) {
+                                    Some((_, _, origin)) => {
+                                        (key, format!("{value}  (replaced by {origin})"))
+                                    }
+                                    None => (key, value),
+                                }
+                            })
                             .collect()
                     })
                     .unwrap_or_default();

@@ -15,11 +15,11 @@ pub fn render(answers: &Answers, rec: &Recommendation) -> String {
     let name = answers.name.as_deref().unwrap_or("NAME");
     let quoted = |text: &str| toml::Value::String(text.to_string()).to_string();
     let mut out = format!(
-        "# The answers `{name}` was generated from, and what rtgen decided.\n\
-         # Regenerate with `rtgen new {name} --answers rtgen.toml --yes --force`; another\n\
-         # NAME or --output DIR makes a copy. The answers are yours to change: [generate]\n\
-         # says \"auto\" where rtgen chose, so changed answers get fresh advice. [rtgen] is\n\
-         # rtgen's record of its choices; `rtgen new` reads past it and decides again.\n\n"
+        "# The answers `{name}` was generated from, and what rtgen decided. Regenerate in\n\
+         # this directory with `rtgen new {name} --output . --answers rtgen.toml --yes --force`\n\
+         # (another NAME and --output DIR make a copy). The answers are yours to change:\n\
+         # [generate] says \"auto\" where rtgen chose, so changed answers get fresh advice.\n\
+         # [rtgen] is rtgen's record of its choices; `rtgen new` reads past it and decides again.\n\n"
     );
     out.push_str(template::plain(answers).trim_start_matches('\n'));
     out.push_str(&format!(

@@ -158,6 +158,14 @@ fn theme() -> Theme {
     Theme::default()
 }
 
+/// A list item cut to one terminal line (with room for the focus marker and checkbox):
+/// dialoguer redraws a list by counting lines, and an item the terminal wraps would
+/// leave stale lines behind.
+fn fit(item: String) -> String {
+    let columns = usize::from(console::Term::stderr().size().1);
+    console::truncate_str(&item, columns.saturating_sub(6).max(20), "…").into_owned()
+}
+
 /// The questions, in the order a person thinks about them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Question {
@@ -248,11 +256,11 @@ fn pick<T: Named + keys::Value>(
     let items: Vec<String> = choices
         .iter()
         .map(|c| {
-            format!(
+            fit(format!(
                 "{:width$}  {}",
                 c.name(),
                 style((key.value_hint)(*c)).dim().for_stderr()
-            )
+            ))
         })
         .collect();
     let chosen = Select::with_theme(&theme())
@@ -323,11 +331,11 @@ fn ask_constraints(answers: &mut PartialAnswers) -> Result<Step<()>> {
     let items: Vec<String> = open
         .iter()
         .map(|k| {
-            format!(
+            fit(format!(
                 "{:width$}  {}",
                 k.key.split().1,
                 style(k.key.about).dim().for_stderr()
-            )
+            ))
         })
         .collect();
     let ticked = MultiSelect::with_theme(&theme())
@@ -369,13 +377,13 @@ pub fn choose_strategy(rec: &Recommendation) -> Result<Step<Strategy>> {
             } else {
                 ""
             };
-            format!(
+            fit(format!(
                 "{:width$}  {:>3}  {:11}  {}",
                 r.strategy.name(),
                 r.score,
                 label,
                 style(&r.reason).dim().for_stderr()
-            )
+            ))
         })
         .collect();
     let preselected = usable
