@@ -153,7 +153,7 @@ impl Error {
                 }
                 return writeln!(
                     out,
-                    "{} problems; rtgen reports all of them at once",
+                    "{} problems in all: fix them and run again",
                     errors.len()
                 );
             }

@@ -320,7 +320,7 @@ fn every_error_of_a_file_is_reported_at_once_with_its_place() {
         "error: FILE:4:1: unknown key `traffic.use-case`",
         "error: FILE:6:11: `scale.servers` = 0 is out of range",
         "error: FILE:8:7: `constraints.mvp` must be a boolean",
-        "5 problems",
+        "5 problems in all",
     ] {
         assert!(
             stderr.contains(expected),

@@ -150,11 +150,17 @@ pub fn advise(answers: &Answers) -> Result<Recommendation, Conflict> {
     });
 
     if answers.constraints.mobile {
-        reasons.push(
-            "constraints.mobile = true: batteries matter, so the ranking favours SSE (one idle stream, no repeated \
-             requests) and the cons include battery advice."
-                .into(),
-        );
+        reasons.push(if recommended == Strategy::Sse {
+            "constraints.mobile = true: batteries matter, and SSE is also the easiest on them (one idle stream, \
+             no repeated requests); the cons include battery advice."
+                .into()
+        } else {
+            format!(
+                "constraints.mobile = true does not change the strategy: {} is what these answers need, so the \
+                 mobile answer moves SSE (easiest on batteries) up the ranking and adds battery advice to the cons.",
+                notes::of(recommended).title
+            )
+        });
     }
     reasons.push(auth_reason(answers));
 

@@ -663,6 +663,27 @@ mod tests {
         }
     }
 
+    /// Every field of `PartialAnswers` belongs to a key in [`ALL`]: a definition left out
+    /// of the list would be a key no source can set.
+    #[test]
+    fn all_keys_cover_every_field_of_partial_answers() {
+        let mut answers = PartialAnswers::default();
+        for key in ALL {
+            let spec = key.key();
+            let values = spec.kind.values();
+            let raw = match spec.kind {
+                Kind::Choice(_) => Raw::Str(values[values.len() - 1]),
+                Kind::Bool => Raw::Bool(true),
+                Kind::Integer { min, .. } => Raw::Int(min),
+                Kind::Text | Kind::PackageName => Raw::Str("demo"),
+            };
+            key.assign(&mut answers, raw, Origin::Prompt)
+                .unwrap_or_else(|e| panic!("{}: {e}", spec.path));
+        }
+        let debug = format!("{answers:?}");
+        assert!(!debug.contains(": None"), "a field no key sets: {debug}");
+    }
+
     #[test]
     fn asked_choices_have_a_hint_for_every_value() {
         for &direction in Direction::ALL {
