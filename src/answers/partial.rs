@@ -1,6 +1,6 @@
 //! `PartialAnswers`: what one source (preset, file, `--set`, flags, interview) knows.
-//! Every value enters through [`PartialAnswers::assign`], which checks it against the key
-//! table, so no source can hold a value another would reject.
+//! Every value enters through its key's `AnyKey::assign` (see `keys`), which checks it,
+//! so no source can hold a value another would reject.
 
 use super::error::Origin;
 use super::keys;

@@ -1,5 +1,5 @@
 //! The one validator: turns merged [`PartialAnswers`] into [`Answers`], or says what is
-//! missing or contradictory. Single values were already checked by `PartialAnswers::assign`.
+//! missing or contradictory. Single values were already checked by their key's `AnyKey::assign`.
 
 use super::error::{AnswersError, Missing, values_or_description};
 use super::keys::{self, Key, quoted_list};

@@ -32,21 +32,15 @@ pub fn run(args: NewArgs) -> Result<()> {
         check_target(&target_of(&args, name), args.force)?;
     }
 
-    let layered = interview::layer(&args.sources)?;
     let (answers, rec) = if interactive && !args.yes {
         // Even with every answer given, the strategy is the user's to confirm.
+        let layered = interview::layer(&args.sources)?;
         match layered.validate() {
             Ok(_) | Err(AnswersError::Missing { .. }) => interview::interview(layered, choose)?.1,
             Err(err) => return Err(err.into()),
         }
     } else {
-        let answers = match layered.validate() {
-            Ok(answers) => answers,
-            Err(AnswersError::Missing { .. }) if interactive => {
-                interview::interview(layered, |_| Ok(Step::Done(())))?.0
-            }
-            Err(err) => return Err(err.into()),
-        };
+        let answers = interview::gather(&args.sources, interactive)?;
         let rec = advisor::advise(&answers)?;
         (answers, rec)
     };

@@ -37,32 +37,14 @@ pub enum Step<T> {
     Back,
 }
 
-/// Validated answers, and whether the user was asked anything to get them.
-pub struct Gathered {
-    pub answers: Answers,
-    pub interviewed: bool,
-}
-
 /// Layers preset, file, `--set` and flags; asks for what is missing when `interactive`;
 /// validates. Without a terminal, missing answers are an error listing all of them.
 pub fn gather(sources: &AnswerSources, interactive: bool) -> Result<Answers> {
-    collect(sources, interactive).map(|gathered| gathered.answers)
-}
-
-/// [`gather`], also telling whether an interview took place.
-pub fn collect(sources: &AnswerSources, interactive: bool) -> Result<Gathered> {
     let layered = layer(sources)?;
     match layered.validate() {
-        Ok(answers) => Ok(Gathered {
-            answers,
-            interviewed: false,
-        }),
+        Ok(answers) => Ok(answers),
         Err(AnswersError::Missing { .. }) if interactive => {
-            let (answers, ()) = interview(layered, |_| Ok(Step::Done(())))?;
-            Ok(Gathered {
-                answers,
-                interviewed: true,
-            })
+            interview(layered, |_| Ok(Step::Done(()))).map(|(answers, ())| answers)
         }
         Err(err) => Err(err.into()),
     }
