@@ -605,6 +605,22 @@ fn dry_run_and_next_steps_say_what_and_how() {
     assert!(stdout.contains("rtgen recommends memory"), "{stdout}");
 
     let out = rtgen(tmp.path())
+        .args([
+            "new",
+            "phone",
+            "--preset",
+            "notifications",
+            "--yes",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let stdout = stdout_of(&out);
+    assert!(stdout.contains("Preset notifications answers"), "{stdout}");
+    assert!(stdout.contains("constraints.mobile = true"), "{stdout}");
+
+    let out = rtgen(tmp.path())
         .args(["new", "demo", "--answers", &answers, "--yes"])
         .output()
         .unwrap();

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::advisor::{self, Recommendation};
-use crate::answers::{Answers, AnswersError, PartialAnswers, presets};
+use crate::answers::{Answers, AnswersError, PartialAnswers};
 use crate::cli::{AdviseArgs, AnswerSources, Format};
 use crate::error::{Error, Result};
 use crate::interview::{self, Step};
@@ -62,26 +62,7 @@ fn render(
         Format::Text => {
             let mut text = String::new();
             if let Some(preset) = &sources.preset {
-                // Every answer a preset gives is shown, and which of them a later source
-                // replaced: none of them is hidden.
-                let used = layered.given();
-                let given: Vec<(&str, String)> = presets::load(preset)
-                    .map(|answers| {
-                        answers
-                            .given()
-                            .into_iter()
-                            .map(|(key, value, _)| {
-                                match used.iter().find(|(k, v, _)| *k == key && *v != value) {
-                                    Some((_, _, origin)) => {
-                                        (key, format!("{value}  (replaced by {origin})"))
-                                    }
-                                    None => (key, value),
-                                }
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                text.push_str(&report::text::preset_answers(preset, &given));
+                text.push_str(&report::text::preset_answers(preset, layered));
                 text.push('\n');
             }
             text.push_str(&report::text::render(rec, answers));

@@ -32,15 +32,22 @@ pub fn run(args: NewArgs) -> Result<()> {
         check_target(&target_of(&args, name), args.force)?;
     }
 
+    // Layered once: answers from standard input can be read only once.
+    let layered = interview::layer(&args.sources)?;
+    let preset = match &args.sources.preset {
+        Some(preset) => format!("{}\n", report::text::preset_answers(preset, &layered)),
+        None => String::new(),
+    };
     let (answers, rec) = if interactive && !args.yes {
         // Even with every answer given, the strategy is the user's to confirm.
-        let layered = interview::layer(&args.sources)?;
         match layered.validate() {
-            Ok(_) | Err(AnswersError::Missing { .. }) => interview::interview(layered, choose)?.1,
+            Ok(_) | Err(AnswersError::Missing { .. }) => {
+                interview::interview(layered, |answers| choose(answers, &preset))?.1
+            }
             Err(err) => return Err(err.into()),
         }
     } else {
-        let answers = interview::gather(&args.sources, interactive)?;
+        let answers = interview::complete(layered, interactive)?;
         let rec = advisor::advise(&answers)?;
         (answers, rec)
     };
@@ -71,23 +78,23 @@ pub fn run(args: NewArgs) -> Result<()> {
     }
     if args.dry_run {
         return say(&format!(
-            "{}\n{}\n(dry run: nothing was written; without --dry-run rtgen writes {} files to {shown})\n",
+            "{preset}{}\n{}\n(dry run: nothing was written; without --dry-run rtgen writes {} files to {shown})\n",
             tree::render(&shown, &plan),
             report::text::chosen_line(&rec, answers.scale.servers),
             plan.files.len(),
         ));
     }
     generate::write_project(&target, &plan, args.force).map_err(write_error)?;
-    say(&next_steps(&shown, &plan, &rec))
+    say(&format!("{preset}{}", next_steps(&shown, &plan, &rec)))
 }
 
 /// Shows the recommendation and lets the user accept it or pick another strategy (the
 /// ones the answers rule out are shown, and cannot be picked). Esc goes back to the last
 /// question. A pick other than the recommendation is the user's choice, and `rtgen.toml`
 /// records it in `[generate]`.
-fn choose(answers: &Answers) -> Result<Step<(Answers, Recommendation)>> {
+fn choose(answers: &Answers, preset: &str) -> Result<Step<(Answers, Recommendation)>> {
     let recommended = advisor::advise(answers)?;
-    let text = report::text::render(&recommended, answers);
+    let text = format!("{preset}{}", report::text::render(&recommended, answers));
     match console::Term::stderr().size_checked() {
         Some((_, columns)) => eprint!("{}", report::text::wrap(&text, usize::from(columns))),
         None => eprint!("{text}"),
@@ -114,7 +121,7 @@ fn target_of(args: &NewArgs, name: &ProjectName) -> PathBuf {
 
 /// The name from `--set name=...` or the answers file, read before the interview so
 /// that the target can be checked first. Standard input cannot be read twice, so a
-/// name in answers from stdin is only known after [`interview::gather`].
+/// name in answers from stdin is only known after [`interview::complete`].
 fn name_in_sources(sources: &AnswerSources) -> Result<Option<ProjectName>> {
     if let Some(named) = set::parse_all(&sources.set)?.name {
         let origin = format!("--set name={}", named.value);

@@ -37,10 +37,9 @@ pub enum Step<T> {
     Back,
 }
 
-/// Layers preset, file, `--set` and flags; asks for what is missing when `interactive`;
-/// validates. Without a terminal, missing answers are an error listing all of them.
-pub fn gather(sources: &AnswerSources, interactive: bool) -> Result<Answers> {
-    let layered = layer(sources)?;
+/// Validates the layered answers (see [`layer`]), asking for what is missing when
+/// `interactive`. Without a terminal, missing answers are an error listing all of them.
+pub fn complete(layered: PartialAnswers, interactive: bool) -> Result<Answers> {
     match layered.validate() {
         Ok(answers) => Ok(answers),
         Err(AnswersError::Missing { .. }) if interactive => {
@@ -519,7 +518,7 @@ mod tests {
             strategy: Some(StrategyChoice::LongPolling),
             fanout: Some(FanoutChoice::Redis),
         };
-        let answers = gather(&sources, false).unwrap();
+        let answers = complete(layer(&sources).unwrap(), false).unwrap();
         assert_eq!(
             answers.traffic.use_case,
             crate::answers::UseCase::Chat,
@@ -536,7 +535,7 @@ mod tests {
 
     #[test]
     fn without_a_terminal_missing_answers_are_an_error() {
-        let err = gather(&AnswerSources::default(), false).unwrap_err();
+        let err = complete(layer(&AnswerSources::default()).unwrap(), false).unwrap_err();
         assert!(
             matches!(err, Error::Answers(AnswersError::Missing { ref keys }) if keys.len() == 4),
             "{err:?}"

@@ -4,7 +4,7 @@
 use console::style;
 
 use crate::advisor::Recommendation;
-use crate::answers::{Answers, Direction, Named, Upstream};
+use crate::answers::{Answers, Direction, Named, PartialAnswers, Upstream, presets};
 use crate::notes;
 
 pub fn render(rec: &Recommendation, answers: &Answers) -> String {
@@ -109,12 +109,18 @@ pub fn chosen_line(rec: &Recommendation, servers: u32) -> String {
     )
 }
 
-/// The answers as a list of `key = value`, each with where it came from when that is a
-/// preset: a preset's answers are shown, never hidden.
-pub fn preset_answers(preset: &str, given: &[(&str, String)]) -> String {
+/// Every answer the preset gives, as `key = value`, marking those a later source (file,
+/// `--set`, flag) replaced: a preset's answers are shown, never hidden.
+pub fn preset_answers(preset: &str, layered: &PartialAnswers) -> String {
     let mut out = format!("{}\n", style(format!("Preset {preset} answers")).bold());
-    for (key, value) in given {
-        out.push_str(&format!("  {key} = {value}\n"));
+    let used = layered.given();
+    for (key, value, _) in presets::load(preset).map(|p| p.given()).unwrap_or_default() {
+        match used.iter().find(|(k, v, _)| *k == key && *v != value) {
+            Some((_, _, origin)) => {
+                out.push_str(&format!("  {key} = {value}  (replaced by {origin})\n"))
+            }
+            None => out.push_str(&format!("  {key} = {value}\n")),
+        }
     }
     out
 }
