@@ -11,6 +11,7 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::Advise(args) => commands::advise::run(args),
         Command::New(args) => commands::new::run(args),
+        Command::Update(args) => commands::update::run(args),
         Command::Explain(args) => commands::explain::run(args),
         Command::Answers => commands::answers::run(),
         Command::Completions(args) => commands::completions::run(args),

@@ -408,7 +408,8 @@ fn user_text_is_escaped_in_the_generated_files() {
         ) else {
             continue;
         };
-        if path == "rtgen.toml" {
+        // `.rtgen/` holds copies of the files checked here, under other names.
+        if path == "rtgen.toml" || path.starts_with(".rtgen/") {
             continue;
         }
         if !path.ends_with(".html") {

@@ -42,6 +42,11 @@ pub fn parse(text: &str, file: &str) -> Result<PartialAnswers, AnswersError> {
     let mut entries = Vec::new();
     for (key, value) in document.get_ref() {
         let name = key.get_ref().as_ref();
+        // `[rtgen]` is rtgen's own record in a project's rtgen.toml (what it chose, its
+        // version and templates), read by `rtgen update`; it holds no answers.
+        if name == crate::generate::record::RTGEN_TABLE {
+            continue;
+        }
         if keys::TABLES.contains(&name) {
             match value.get_ref() {
                 DeValue::Table(table) => {

@@ -12,7 +12,7 @@ use crate::cli::{AnswerSources, NewArgs};
 use crate::error::{Error, Result};
 use crate::generate::{
     self, NameError, Plan, ProjectName, TargetState, TemplateError, Templates, WriteError, context,
-    tree,
+    pristine, record, tree,
 };
 use crate::interview;
 use crate::report;
@@ -67,17 +67,22 @@ pub fn run(args: NewArgs) -> Result<()> {
     }
     if args.dry_run {
         return say(&format!(
-            "{}\n(dry run: nothing was written; without --dry-run rtgen writes {} files to {shown})\n",
+            "{}\n(dry run: nothing was written; without --dry-run rtgen writes {} files to {shown}, \
+             and its own copy of them to {}/)\n",
             tree::render(&shown, &plan),
             plan.files.len(),
+            pristine::DIR,
         ));
     }
-    generate::write_project(&target, &plan, args.force).map_err(write_error)?;
+    generate::write_project(&target, &pristine::with_copy(&plan), args.force)
+        .map_err(write_error)?;
     say(&next_steps(&shown, &plan, &rec))
 }
 
-/// Pinned answers are what rtgen.toml records; advising from them again gives the
-/// recommendation that regenerating from rtgen.toml will give, so the two match.
+/// The answers rtgen.toml records, and the recommendation to generate. rtgen.toml
+/// keeps the answers as given, so that `rtgen update` can re-decide rtgen's own
+/// choices when an answer changes; a strategy picked at the prompt other than the
+/// recommended one is the user's choice, and recorded as such.
 fn settle(
     answers: &Answers,
     strategy: Strategy,
@@ -85,7 +90,11 @@ fn settle(
 ) -> std::result::Result<(Answers, Recommendation), Conflict> {
     let pinned = generate::pin(answers, strategy, recommended.fanout);
     let rec = advisor::advise(&pinned)?;
-    Ok((pinned, rec))
+    let mut recorded = answers.clone();
+    if strategy != recommended.strategy {
+        recorded.generate.strategy = Some(strategy);
+    }
+    Ok((recorded, rec))
 }
 
 /// Shows the recommendation and lets the user accept it or pick another strategy;
@@ -156,7 +165,14 @@ fn prompt_name() -> Result<ProjectName> {
     parse_name(&typed, None)
 }
 
+/// `--force` replaces files without looking at them: into a project rtgen already
+/// wrote, that would throw away the team's edits, which `rtgen update` merges.
 fn check_target(target: &Path, force: bool) -> Result<()> {
+    if holds_rtgen_project(target) {
+        return Err(Error::RtgenProject {
+            path: target.to_owned(),
+        });
+    }
     match generate::inspect(target).map_err(write_error)? {
         TargetState::NonEmptyDir if !force => Err(Error::TargetNotEmpty {
             path: target.to_owned(),
@@ -165,8 +181,24 @@ fn check_target(target: &Path, force: bool) -> Result<()> {
     }
 }
 
+/// A project rtgen wrote: it has rtgen's pristine copy, or an rtgen.toml with rtgen's
+/// own record (`[rtgen]`, or the header of projects from before that table existed).
+/// A plain answers file named rtgen.toml does not count.
+fn holds_rtgen_project(target: &Path) -> bool {
+    if target.join(pristine::DIR).is_dir() {
+        return true;
+    }
+    let Ok(text) = std::fs::read_to_string(target.join(record::FILE_NAME)) else {
+        return false;
+    };
+    text.starts_with("# Answers that generated")
+        || toml::from_str::<toml::Table>(&text)
+            .is_ok_and(|table| table.contains_key(record::RTGEN_TABLE))
+}
+
 fn write_error(err: WriteError) -> Error {
     match err {
+        WriteError::Interrupted => Error::Interrupted,
         WriteError::NotEmpty(path) => Error::TargetNotEmpty { path },
         WriteError::NotADirectory(_) => Error::usage(
             err.to_string(),
@@ -176,13 +208,13 @@ fn write_error(err: WriteError) -> Error {
     }
 }
 
-fn broken_templates(err: TemplateError) -> Error {
+pub(super) fn broken_templates(err: TemplateError) -> Error {
     Error::Other(anyhow::anyhow!(
         "rtgen's built-in templates are broken (a bug in rtgen; please report it): {err}"
     ))
 }
 
-fn say(text: &str) -> Result<()> {
+pub(super) fn say(text: &str) -> Result<()> {
     io::stdout()
         .lock()
         .write_all(text.as_bytes())
@@ -220,7 +252,9 @@ fn next_steps(shown: &str, plan: &Plan, rec: &Recommendation) -> String {
     } else {
         out.push('\n');
     }
-    out.push_str("rtgen.toml records the answers (reuse them with --answers).\n");
+    out.push_str(
+        "rtgen.toml records the answers; change them, or take a newer rtgen, with `rtgen update`.\n",
+    );
     out
 }
 
