@@ -34,8 +34,9 @@ pub struct ProjectRecord {
 pub fn load_project(path: &Path) -> Result<ProjectRecord> {
     let text = std::fs::read_to_string(path).map_err(|err| {
         if err.kind() == std::io::ErrorKind::NotFound {
+            let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
             Error::usage(
-                format!("`{}` does not exist", path.display()),
+                format!("`{}` does not exist", shown.display()),
                 Some(
                     "run `rtgen update` in (or with the path of) a project rtgen generated; \
                      it reads that project's rtgen.toml, never a parent's"
