@@ -85,18 +85,17 @@ fn team_edits(project: &Path) {
         "pub const MAX_BODY: usize = 64 * 1024;",
         TEAM_RULE,
     );
+    // Edits next to a line rtgen changes conflict, as in git; these are a line apart.
     edit(
         &project.join("src/lib.rs"),
-        "        .route(\"/healthz\", get(|| async { \"ok\" }))\n",
-        &format!("        .route(\"/healthz\", get(|| async {{ \"ok\" }}))\n{TEAM_ROUTE}\n"),
+        "        .route(\"/publish\", post(publish::publish))\n",
+        &format!("        .route(\"/publish\", post(publish::publish))\n{TEAM_ROUTE}\n"),
     );
-    let readme = fs::read_to_string(project.join("README.md")).unwrap();
-    let (title, rest) = readme.split_once('\n').unwrap();
-    fs::write(
-        project.join("README.md"),
-        format!("{title}\n\n{TEAM_README}\n{rest}"),
-    )
-    .unwrap();
+    edit(
+        &project.join("README.md"),
+        "\n## Run\n",
+        &format!("\n{TEAM_README}\n\n## Run\n"),
+    );
     commit(project, "team edits");
 }
 
