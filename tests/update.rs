@@ -10,8 +10,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const TEAM_RULE: &str =
-    "// Team rule: our messages are small.\npub const MAX_BODY: usize = 32 * 1024;";
+const PUBLISH_LINE: &str =
+    "    let id = submit(&state.hub, request.channel, &request.data).await?;";
+const TEAM_RULE: &str = "    // Team rule: internal channels are written by our jobs only.
+    if request.channel.as_str().starts_with(\"internal-\") {
+        return Err(ApiError::bad_request(\"internal- channels are reserved\"));
+    }";
 const TEAM_ROUTE: &str = "        .route(\"/team\", get(|| async { \"team\" }))";
 const TEAM_README: &str = "Team note: on call is #live-ops.";
 
@@ -82,8 +86,11 @@ fn edit(path: &Path, from: &str, to: &str) {
 fn team_edits(project: &Path) {
     edit(
         &project.join("src/publish.rs"),
-        "pub const MAX_BODY: usize = 64 * 1024;",
-        TEAM_RULE,
+        PUBLISH_LINE,
+        &format!(
+            "{TEAM_RULE}
+{PUBLISH_LINE}"
+        ),
     );
     // Edits next to a line rtgen changes conflict, as in git; these are a line apart.
     edit(
@@ -398,8 +405,11 @@ fn a_project_without_rtgens_copy_is_adopted_once_with_two_way_markers() {
     fs::remove_dir_all(project.join(".rtgen")).unwrap();
     edit(
         &project.join("src/publish.rs"),
-        "pub const MAX_BODY: usize = 64 * 1024;",
-        TEAM_RULE,
+        PUBLISH_LINE,
+        &format!(
+            "{TEAM_RULE}
+{PUBLISH_LINE}"
+        ),
     );
     commit(&project, "an older project, edited");
 
@@ -419,7 +429,7 @@ fn a_project_without_rtgens_copy_is_adopted_once_with_two_way_markers() {
     let publish = fs::read_to_string(project.join("src/publish.rs")).unwrap();
     assert!(
         publish.contains(&format!(
-            "<<<<<<< yours\n{TEAM_RULE}\n=======\npub const MAX_BODY: usize = 64 * 1024;\n>>>>>>> rtgen"
+            "<<<<<<< yours\n{TEAM_RULE}\n=======\n>>>>>>> rtgen"
         )),
         "{publish}"
     );
@@ -428,9 +438,7 @@ fn a_project_without_rtgens_copy_is_adopted_once_with_two_way_markers() {
     let version = env!("CARGO_PKG_VERSION");
     edit(
         &project.join("src/publish.rs"),
-        &format!(
-            "<<<<<<< yours\n{TEAM_RULE}\n=======\npub const MAX_BODY: usize = 64 * 1024;\n>>>>>>> rtgen {version}\n"
-        ),
+        &format!("<<<<<<< yours\n{TEAM_RULE}\n=======\n>>>>>>> rtgen {version}\n"),
         &format!("{TEAM_RULE}\n"),
     );
     commit(&project, "adopted");
@@ -463,4 +471,26 @@ fn update_reads_the_projects_rtgen_toml_never_a_parents() {
     assert!(text(&out).contains("src/rtgen.toml"), "{}", text(&out));
     let out = rtgen(tmp.path(), &["update", "--check", "upd-path"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn with_unchanged_answers_rtgens_recorded_choice_stays_and_a_new_advice_is_only_said() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "upd-advice", &[]);
+    // As if an older rtgen had chosen long polling for these same answers.
+    edit(
+        &project.join("rtgen.toml"),
+        "strategy = \"sse\"\nupstream",
+        "strategy = \"long-polling\"\nupstream",
+    );
+    commit(&project, "recorded by an older rtgen");
+    let out = rtgen(&project, &["update", "--dry-run"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("would now choose sse with memory fan-out; the project keeps long-polling"),
+        "{said}"
+    );
+    assert!(said.contains("added     src/long_poll.rs"), "{said}");
+    assert!(!said.contains("Answers changed"), "{said}");
 }

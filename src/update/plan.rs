@@ -323,3 +323,86 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
         Err(err) => Err(Error::io("read", path, err)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn theirs(contents: &[u8], executable: bool) -> PlannedFile {
+        PlannedFile {
+            path: "f".into(),
+            contents: contents.to_vec(),
+            executable,
+        }
+    }
+
+    fn decided(base: Option<&[u8]>, yours: Option<&[u8]>, new: Option<&PlannedFile>) -> UpdatePlan {
+        let mut plan = UpdatePlan::default();
+        decide(&mut plan, "f", base, yours, new, "rtgen 9");
+        plan
+    }
+
+    #[test]
+    fn binary_files_are_never_merged() {
+        let plan = decided(
+            Some(b"\0old"),
+            Some(b"\0mine"),
+            Some(&theirs(b"\0new", false)),
+        );
+        assert_eq!(plan.files[0].word, Word::Conflict);
+        assert_eq!(
+            plan.changes,
+            [Change::Write {
+                path: "f.rtgen".into(),
+                contents: b"\0new".to_vec(),
+                executable: false
+            }]
+        );
+    }
+
+    #[test]
+    fn a_file_the_team_deleted_is_not_added_back() {
+        let plan = decided(Some(b"old\n"), None, Some(&theirs(b"new\n", false)));
+        assert!(plan.changes.is_empty());
+        assert_eq!(plan.files[0].word, Word::Kept);
+        let unchanged = decided(Some(b"same\n"), None, Some(&theirs(b"same\n", false)));
+        assert!(unchanged.files.is_empty() && unchanged.changes.is_empty());
+    }
+
+    #[test]
+    fn a_file_both_created_is_merged_and_the_executable_bit_is_rtgens() {
+        let plan = decided(None, Some(b"a\nmine\n"), Some(&theirs(b"a\nrtgen\n", true)));
+        assert_eq!(plan.files[0].word, Word::Conflict);
+        assert_eq!(
+            plan.changes,
+            [Change::Write {
+                path: "f".into(),
+                contents: b"a\n<<<<<<< yours\nmine\n=======\nrtgen\n>>>>>>> rtgen 9\n".to_vec(),
+                executable: true
+            }]
+        );
+        let updated = decided(
+            Some(b"x\r\n".as_slice()),
+            Some(b"x\r\n"),
+            Some(&theirs(b"y\n", true)),
+        );
+        assert_eq!(updated.files[0].word, Word::Updated);
+        assert_eq!(
+            updated.changes,
+            [Change::Write {
+                path: "f".into(),
+                contents: b"y\r\n".to_vec(),
+                executable: true
+            }]
+        );
+    }
+
+    #[test]
+    fn removed_when_untouched_obsolete_when_changed() {
+        let removed = decided(Some(b"old\n"), Some(b"old\n"), None);
+        assert_eq!(removed.changes, [Change::Delete { path: "f".into() }]);
+        let obsolete = decided(Some(b"old\n"), Some(b"mine\n"), None);
+        assert!(obsolete.changes.is_empty());
+        assert!(obsolete.needs_hands());
+    }
+}
