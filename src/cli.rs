@@ -37,7 +37,9 @@ pub enum Command {
     /// Generate an axum service for the recommended (or chosen) strategy
     New(NewArgs),
     /// Bring a generated project up to date with this rtgen and its answers, keeping the team's edits
-    #[command(after_help = UPDATE_EXAMPLES)]
+    // --preset is accepted only to be refused with a reason: a preset would replace the
+    // project's answers with a canned set.
+    #[command(after_help = UPDATE_EXAMPLES, mut_arg("preset", |arg| arg.hide(true)))]
     Update(UpdateArgs),
     /// Explain the four strategies and the decision framework
     Explain(ExplainArgs),

@@ -494,3 +494,34 @@ fn with_unchanged_answers_rtgens_recorded_choice_stays_and_a_new_advice_is_only_
     assert!(said.contains("added     src/long_poll.rs"), "{said}");
     assert!(!said.contains("Answers changed"), "{said}");
 }
+
+#[test]
+fn an_answers_file_replaces_the_recorded_answers_before_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "upd-answers", &[]);
+    let answers = tmp.path().join("new-answers.toml");
+    fs::write(
+        &answers,
+        "[traffic]\ndirection = \"server-to-client\"\nuse_case = \"dashboard\"\n\
+         freshness = \"seconds\"\n\n[scale]\nservers = 2\n",
+    )
+    .unwrap();
+    let answers = answers.to_string_lossy().into_owned();
+    let out = rtgen(
+        &project,
+        &[
+            "update",
+            "--dry-run",
+            "--answers",
+            &answers,
+            "--set",
+            "scale.servers=3",
+        ],
+    );
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("Answers changed"), "{said}");
+    assert!(said.contains("scale.servers = 3"), "{said}");
+    assert!(said.contains("added     src/hub/link.rs"), "{said}");
+    assert!(said.contains("updated   rtgen.toml"), "{said}");
+}
