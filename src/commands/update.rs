@@ -3,7 +3,6 @@
 //! report and nothing written).
 
 use std::path::Path;
-use std::process::Command;
 
 use super::new::{broken_templates, say};
 use crate::answers::{Origin, PartialAnswers, Sourced, file, set};
@@ -11,7 +10,10 @@ use crate::cli::UpdateArgs;
 use crate::error::{Error, Result, exit};
 use crate::generate::{self, ProjectName, Templates, WriteError, pristine, record};
 use crate::update::plan::UpdatePlan;
-use crate::update::{self, record::load_project};
+use crate::update::{
+    self,
+    record::{ProjectRecord, load_project},
+};
 
 pub fn run(args: UpdateArgs) -> Result<()> {
     if let Some(preset) = &args.sources.preset {
@@ -107,7 +109,8 @@ pub fn run(args: UpdateArgs) -> Result<()> {
         }
         out.push_str(&summary(&update));
         out.push_str(&format!(
-            "\n{shown} is behind: `rtgen update` would change the files above.\n"
+            "\n{shown} is behind: `rtgen update` would change the files above ({}).\n",
+            rendered_by(&project, &label)
         ));
         say(&out)?;
         return Err(Error::Status(exit::BEHIND));
@@ -129,7 +132,7 @@ pub fn run(args: UpdateArgs) -> Result<()> {
         return say(&out);
     }
     if !args.allow_dirty {
-        refuse_dirty(root)?;
+        update::git::refuse_dirty(root)?;
     }
     generate::apply(root, &update.changes).map_err(|err| match err {
         WriteError::Interrupted => Error::Interrupted,
@@ -179,6 +182,21 @@ fn effective_answers(recorded: &PartialAnswers, args: &UpdateArgs) -> Result<Par
     Ok(answers)
 }
 
+/// Which rtgen rendered the project last, next to this one, for a `--check` verdict.
+fn rendered_by(project: &ProjectRecord, label: &str) -> String {
+    let fingerprint = record::templates_fingerprint();
+    match (&project.version, &project.templates) {
+        (Some(version), Some(templates)) if *templates != fingerprint => format!(
+            "last rendered by rtgen {version} with templates {templates}; this is {label} with \
+             templates {fingerprint}"
+        ),
+        (Some(version), Some(_)) => {
+            format!("last rendered by rtgen {version} with the same templates")
+        }
+        _ => format!("rtgen.toml does not say which rtgen rendered it; this is {label}"),
+    }
+}
+
 /// The package name the project was generated with; update does not rename projects.
 fn recorded_name(
     recorded: &PartialAnswers,
@@ -205,52 +223,6 @@ fn recorded_name(
             Some(err.hint()),
         )
     })
-}
-
-/// Inside a git work tree, uncommitted changes under `root` would mix with the update's
-/// and could not be told apart (or undone with git) afterwards. Outside one, or
-/// without git, there is nothing to ask.
-fn refuse_dirty(root: &Path) -> Result<()> {
-    let git = |args: &[&str]| Command::new("git").arg("-C").arg(root).args(args).output();
-    let inside = git(&["rev-parse", "--is-inside-work-tree"])
-        .is_ok_and(|out| out.status.success() && out.stdout.starts_with(b"true"));
-    if !inside {
-        return Ok(());
-    }
-    let status = git(&["status", "--porcelain", "--untracked-files=all", "--", "."])
-        .map_err(|err| Error::io("run `git status` in", root, err))?;
-    if !status.status.success() {
-        return Err(Error::usage(
-            format!(
-                "`git status` failed in `{}`: {}",
-                root.display(),
-                String::from_utf8_lossy(&status.stderr).trim()
-            ),
-            Some("fix the repository, or pass --allow-dirty to update without asking git".into()),
-        ));
-    }
-    if status.stdout.is_empty() {
-        return Ok(());
-    }
-    let listing = String::from_utf8_lossy(&status.stdout);
-    let mut lines: Vec<&str> = listing.lines().take(10).collect();
-    let more = listing.lines().count().saturating_sub(lines.len());
-    let more_line = format!("... and {more} more");
-    if more > 0 {
-        lines.push(&more_line);
-    }
-    Err(Error::usage(
-        format!(
-            "`{}` has uncommitted changes, which the update would mix with its own:\n  {}",
-            root.display(),
-            lines.join("\n  ")
-        ),
-        Some(
-            "commit or stash them first, so `git diff` shows exactly what the update changed \
-             (or pass --allow-dirty)"
-                .to_owned(),
-        ),
-    ))
 }
 
 /// One line per file with something to say, those that need the team first.

@@ -2,6 +2,7 @@
 //! ([`settle`]), then a three-way plan per file ([`plan::plan_update`]) for the
 //! all-or-nothing writer.
 
+pub mod git;
 pub mod merge;
 pub mod plan;
 pub mod record;
