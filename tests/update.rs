@@ -525,3 +525,32 @@ fn an_answers_file_replaces_the_recorded_answers_before_set() {
     assert!(said.contains("added     src/hub/link.rs"), "{said}");
     assert!(said.contains("updated   rtgen.toml"), "{said}");
 }
+
+#[test]
+fn a_record_from_before_the_rtgen_table_reads_its_pins_as_rtgens_choices() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = generate(tmp.path(), "upd-legacy", &[]);
+    fs::remove_dir_all(project.join(".rtgen")).unwrap();
+    // What rtgen wrote before: rtgen's choice pinned in [generate], no [rtgen] table.
+    let record = fs::read_to_string(project.join("rtgen.toml")).unwrap();
+    let (answers, _) = record.split_once("\n[rtgen]\n").unwrap();
+    let pinned = answers.replace(
+        "[generate]\nstrategy = \"auto\"\nfanout = \"auto\"",
+        "[generate]\nstrategy = \"sse\"\nfanout = \"memory\"",
+    );
+    assert_ne!(pinned, answers);
+    fs::write(project.join("rtgen.toml"), pinned).unwrap();
+    commit(&project, "an older rtgen's record");
+
+    let out = rtgen(&project, &["update", "--adopt"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(!said.contains("Answers changed"), "{said}");
+    assert!(said.contains("updated   rtgen.toml"), "{said}");
+    let rec =
+        toml::from_str::<toml::Table>(&fs::read_to_string(project.join("rtgen.toml")).unwrap())
+            .unwrap();
+    assert_eq!(rec["generate"]["strategy"].as_str(), Some("auto"));
+    assert_eq!(rec["rtgen"]["strategy"].as_str(), Some("sse"));
+    assert!(files_with_markers(&project).is_empty());
+}
