@@ -16,8 +16,11 @@ Examples:
   rtgen explain sse                              # one strategy in depth
   rtgen new live-scores --answers rtgen.toml --yes
 
-Exit codes: 0 ok, 1 failure, 2 invalid usage or answers, 3 target directory not empty,
-130 interrupted (nothing written).";
+  rtgen update live-scores --set scale.servers=3
+
+Exit codes: 0 ok, 1 failure, 2 invalid usage or answers, 3 target directory not empty (or
+already an rtgen project: use `rtgen update`), 4 update needs your hands (conflicts),
+5 `update --check` found the project behind, 130 interrupted (nothing written).";
 
 #[derive(Debug, Parser)]
 #[command(name = "rtgen", version, about, after_help = EXAMPLES, propagate_version = true)]
@@ -33,6 +36,11 @@ pub enum Command {
     Advise(AdviseArgs),
     /// Generate an axum service for the recommended (or chosen) strategy
     New(NewArgs),
+    /// Bring a generated project up to date with this rtgen and its answers, keeping the team's edits
+    // --preset is accepted only to be refused with a reason: a preset would replace the
+    // project's answers with a canned set.
+    #[command(after_help = UPDATE_EXAMPLES, mut_arg("preset", |arg| arg.hide(true)))]
+    Update(UpdateArgs),
     /// Explain the four strategies and the decision framework
     Explain(ExplainArgs),
     /// Print a complete, commented answers file to fill in
@@ -52,6 +60,21 @@ Examples:
   rtgen advise --preset dashboard --set traffic.freshness=instant
   rtgen answers | sed 's/^servers = .*/servers = 2/' > rtgen.toml
   cat rtgen.toml | rtgen advise --answers - --format json";
+
+const UPDATE_EXAMPLES: &str = "\
+Answers are the project's rtgen.toml (or --answers FILE instead), then --set, then
+--strategy/--fanout. rtgen re-decides its own choices only when an answer changed.
+
+Examples:
+  rtgen update                          # this rtgen's templates, same answers
+  rtgen update --set scale.servers=3    # three servers: Redis fan-out
+  rtgen update --strategy websocket
+  rtgen update --check                  # in CI: exit 5 when an update would change files
+  rtgen update --dry-run                # the per-file plan, nothing written
+
+Exit codes: 0 updated or already current, 4 updated but conflicts or obsolete files need
+you, 5 (--check) an update would change the project, 2 invalid usage or answers, 1 failure,
+130 interrupted. On 2, 1 and 130 nothing is written.";
 
 /// Where answers come from, shared by `advise` and `new`.
 #[derive(Debug, Clone, Default, Args)]
@@ -108,6 +131,35 @@ pub struct NewArgs {
     /// Write into a non-empty directory, replacing only the files rtgen generates
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub sources: AnswerSources,
+}
+
+/// `rtgen update`, as specified in issue 15.
+#[derive(Debug, Clone, Args)]
+pub struct UpdateArgs {
+    /// The project to update; rtgen reads PATH/rtgen.toml, never a parent's
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+
+    /// Write nothing; exit 0 when the project is current with this rtgen and its answers, 5 when
+    /// an update would change it
+    #[arg(long, conflicts_with_all = ["dry_run", "adopt"])]
+    pub check: bool,
+
+    /// Print what would happen to each file, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Take over a project generated before rtgen kept its copy in .rtgen/: files that differ
+    /// from this rtgen's get conflict markers to settle once
+    #[arg(long)]
+    pub adopt: bool,
+
+    /// Update even though git reports uncommitted changes under PATH
+    #[arg(long)]
+    pub allow_dirty: bool,
 
     #[command(flatten)]
     pub sources: AnswerSources,

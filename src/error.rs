@@ -16,6 +16,10 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
     pub const INVALID: u8 = 2;
     pub const TARGET_NOT_EMPTY: u8 = 3;
+    /// `rtgen update` wrote the update, but conflicts or obsolete files need the team.
+    pub const NEEDS_ATTENTION: u8 = 4;
+    /// `rtgen update --check`: an update would change the project.
+    pub const BEHIND: u8 = 5;
     /// 128 + SIGINT, what shells report for a process stopped by Ctrl-C.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -36,6 +40,11 @@ pub enum Error {
     },
     /// `rtgen new` refuses to write into a non-empty directory without `--force` (exit 3).
     TargetNotEmpty { path: PathBuf },
+    /// `rtgen new` refuses to write over a project rtgen generated, `--force` or not (exit 3).
+    RtgenProject { path: PathBuf },
+    /// The command has printed everything it had to say; only its exit code is left,
+    /// such as `rtgen update`'s 4 (needs the team's hands) or `--check`'s 5 (behind).
+    Status(u8),
     /// The user pressed Ctrl-C or Esc at a prompt; nothing has been written (exit 130).
     Interrupted,
     /// Reading or writing `path` failed (exit 1).
@@ -74,7 +83,8 @@ impl Error {
             Error::Cli(_) | Error::Answers(_) | Error::Conflict(_) | Error::Usage { .. } => {
                 exit::INVALID
             }
-            Error::TargetNotEmpty { .. } => exit::TARGET_NOT_EMPTY,
+            Error::TargetNotEmpty { .. } | Error::RtgenProject { .. } => exit::TARGET_NOT_EMPTY,
+            Error::Status(code) => *code,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Io { .. } | Error::Other(_) => exit::FAILURE,
         }
@@ -100,6 +110,11 @@ impl Error {
                  to overwrite only the files rtgen generates"
                     .into(),
             ),
+            Error::RtgenProject { path } => Some(format!(
+                "rtgen generated this project; `rtgen update {}` brings it up to date (and \
+                 changes answers with --set) while keeping your edits",
+                path.display()
+            )),
             Error::Interrupted => {
                 Some("nothing was written; run the command again to start over".into())
             }
@@ -109,7 +124,7 @@ impl Error {
                 Some("check the path, or create the file with `rtgen answers > rtgen.toml`".into())
             }
             Error::Json(inner) => inner.hint(),
-            Error::Cli(_) | Error::Io { .. } | Error::Other(_) => None,
+            Error::Cli(_) | Error::Io { .. } | Error::Other(_) | Error::Status(_) => None,
         }
     }
 
@@ -159,6 +174,9 @@ impl Error {
             }
             _ => {}
         }
+        if let Error::Status(_) = self {
+            return Ok(());
+        }
         writeln!(out, "error: {self}")?;
         for line in self.details() {
             writeln!(out, "  {line}")?;
@@ -189,6 +207,13 @@ impl fmt::Display for Error {
                     path.display()
                 )
             }
+            Error::RtgenProject { path } => write!(
+                f,
+                "`{}` holds a project rtgen generated; `rtgen new` does not write over it, \
+                 --force or not (nothing was written)",
+                path.display()
+            ),
+            Error::Status(code) => write!(f, "exit status {code}"),
             Error::Interrupted => f.write_str("interrupted"),
             Error::Io { action, path, .. } => write!(f, "could not {action} `{}`", path.display()),
             // `{:#}` would inline the chain; `report` prints it line by line instead.

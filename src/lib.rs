@@ -9,10 +9,12 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod generate;
+pub mod interrupt;
 pub mod interview;
 pub mod notes;
 pub mod report;
 mod run;
+pub mod update;
 
 pub use error::{Error, Result};
 pub use run::run;

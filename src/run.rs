@@ -21,6 +21,7 @@ fn dispatch(command: Command) -> Result<()> {
     match command {
         Command::Advise(args) => commands::advise::run(args),
         Command::New(args) => commands::new::run(args),
+        Command::Update(args) => commands::update::run(args),
         Command::Explain(args) => commands::explain::run(args),
         Command::Answers => commands::answers::run(),
         Command::Completions(args) => commands::completions::run(args),

@@ -408,7 +408,8 @@ fn user_text_is_escaped_in_the_generated_files() {
         ) else {
             continue;
         };
-        if path == "rtgen.toml" {
+        // `.rtgen/` holds copies of the files checked here, under other names.
+        if path == "rtgen.toml" || path.starts_with(".rtgen/") {
             continue;
         }
         if !path.ends_with(".html") {
@@ -509,24 +510,23 @@ fn one_changed_answer_is_decided_afresh_from_rtgen_toml() {
         "{record}"
     );
 
-    // Regenerating in place is byte-identical.
-    let before = read_tree(&tmp.path().join("first"));
+    // Regenerating from the record with the same rtgen is byte-identical, and the
+    // project itself is current: `new --force` refuses it in favour of `rtgen update`.
     let out = rtgen(tmp.path())
-        .args([
-            "new",
-            "first",
-            "--answers",
-            "first/rtgen.toml",
-            "--yes",
-            "--force",
-        ])
+        .args(["new", "first", "--answers", "first/rtgen.toml", "--yes"])
+        .args(["--output", "again"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert!(
-        read_tree(&tmp.path().join("first")) == before,
-        "regenerating changed files"
+        read_tree(&tmp.path().join("again")) == read_tree(&tmp.path().join("first")),
+        "regenerating from rtgen.toml changed files"
     );
+    let out = rtgen(tmp.path())
+        .args(["update", "first", "--check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
 
     // An in-memory project with three servers now: rtgen chooses Redis itself.
     let out = rtgen(tmp.path())

@@ -22,7 +22,7 @@ pub struct AnswersFile {
     /// The `[rtgen]` table: what rtgen decided when it generated the project.
     pub recorded: Option<Recorded>,
     /// Whether this is a project's record rather than answers written by hand: see
-    /// [`recorded::is_record`].
+    /// [`recorded::has_legacy_header`] and the `[rtgen]` table.
     pub is_record: bool,
 }
 

@@ -5,3 +5,4 @@ pub mod answers;
 pub mod completions;
 pub mod explain;
 pub mod new;
+pub mod update;

@@ -7,12 +7,13 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::advisor::{self, Recommendation};
+use crate::answers::recorded;
 use crate::answers::{Answers, AnswersError, Fanout, set};
 use crate::cli::{AnswerSources, NewArgs};
 use crate::error::{Error, Result};
 use crate::generate::{
     self, NameError, Plan, ProjectName, TargetState, TemplateError, Templates, WriteError, context,
-    tree,
+    pristine, record, tree,
 };
 use crate::interview::{self, Step};
 use crate::report;
@@ -78,13 +79,16 @@ pub fn run(args: NewArgs) -> Result<()> {
     }
     if args.dry_run {
         return say(&format!(
-            "{preset}{}\n{}\n(dry run: nothing was written; without --dry-run rtgen writes {} files to {shown})\n",
+            "{preset}{}\n{}\n(dry run: nothing was written; without --dry-run rtgen writes {} files to {shown}, \
+             and its own copy of them to {}/)\n",
             tree::render(&shown, &plan),
             report::text::chosen_line(&rec, answers.scale.servers),
             plan.files.len(),
+            pristine::DIR,
         ));
     }
-    generate::write_project(&target, &plan, args.force).map_err(write_error)?;
+    generate::write_project(&target, &pristine::with_copy(&plan), args.force)
+        .map_err(write_error)?;
     say(&format!("{preset}{}", next_steps(&shown, &plan, &rec)))
 }
 
@@ -163,7 +167,14 @@ fn prompt_name() -> Result<ProjectName> {
     parse_name(&typed, None)
 }
 
+/// `--force` replaces files without looking at them: into a project rtgen already
+/// wrote, that would throw away the team's edits, which `rtgen update` merges.
 fn check_target(target: &Path, force: bool) -> Result<()> {
+    if holds_rtgen_project(target) {
+        return Err(Error::RtgenProject {
+            path: target.to_owned(),
+        });
+    }
     match generate::inspect(target).map_err(write_error)? {
         TargetState::NonEmptyDir if !force => Err(Error::TargetNotEmpty {
             path: target.to_owned(),
@@ -172,8 +183,24 @@ fn check_target(target: &Path, force: bool) -> Result<()> {
     }
 }
 
+/// A project rtgen wrote: it has rtgen's pristine copy, or an rtgen.toml with rtgen's
+/// own record (`[rtgen]`, or the header of projects from before that table existed).
+/// A plain answers file named rtgen.toml does not count.
+fn holds_rtgen_project(target: &Path) -> bool {
+    if target.join(pristine::DIR).is_dir() {
+        return true;
+    }
+    let Ok(text) = std::fs::read_to_string(target.join(record::FILE_NAME)) else {
+        return false;
+    };
+    recorded::has_legacy_header(&text)
+        || toml::from_str::<toml::Table>(&text)
+            .is_ok_and(|table| table.contains_key(recorded::TABLE))
+}
+
 fn write_error(err: WriteError) -> Error {
     match err {
+        WriteError::Interrupted => Error::Interrupted,
         WriteError::NotEmpty(path) => Error::TargetNotEmpty { path },
         WriteError::NotADirectory(_) => Error::usage(
             err.to_string(),
@@ -183,13 +210,13 @@ fn write_error(err: WriteError) -> Error {
     }
 }
 
-fn broken_templates(err: TemplateError) -> Error {
+pub(super) fn broken_templates(err: TemplateError) -> Error {
     Error::Other(anyhow::anyhow!(
         "rtgen's built-in templates are broken (a bug in rtgen; please report it): {err}"
     ))
 }
 
-fn say(text: &str) -> Result<()> {
+pub(super) fn say(text: &str) -> Result<()> {
     io::stdout()
         .lock()
         .write_all(text.as_bytes())
@@ -233,7 +260,9 @@ fn next_steps(shown: &str, plan: &Plan, rec: &Recommendation) -> String {
     } else {
         out.push('\n');
     }
-    out.push_str("rtgen.toml records the answers (reuse them with --answers).\n");
+    out.push_str(
+        "rtgen.toml records the answers; change them, or take a newer rtgen, with `rtgen update`.\n",
+    );
     out
 }
 

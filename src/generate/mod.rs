@@ -7,6 +7,7 @@ pub mod escape;
 pub mod manifest;
 pub mod name;
 pub mod plan;
+pub mod pristine;
 pub mod record;
 pub mod render;
 pub mod tree;
@@ -17,7 +18,7 @@ use include_dir::{Dir, include_dir};
 pub use manifest::{TemplateError, Templates};
 pub use name::{NameError, ProjectName};
 pub use plan::{Plan, PlannedFile, plan};
-pub use write::{TargetState, WriteError, inspect, write_project};
+pub use write::{Change, TargetState, WriteError, apply, inspect, write_project};
 
 use sha2::{Digest, Sha256};
 

@@ -10,6 +10,7 @@ use minijinja::value::Serde;
 use super::context::Context;
 use super::manifest::{Entry, TemplateError, Templates};
 use super::name::ProjectName;
+use super::pristine;
 use super::record;
 use super::render::{Renderer, describe};
 use crate::advisor::Recommendation;
@@ -53,6 +54,13 @@ pub fn plan(
     let mut files: BTreeMap<String, PlannedFile> = BTreeMap::new();
     for entry in templates.select(rec.strategy, rec.fanout) {
         let file = plan_entry(templates, &renderer, entry, &ctx)?;
+        if file.path == pristine::DIR || file.path.starts_with(&format!("{}/", pristine::DIR)) {
+            return Err(TemplateError(format!(
+                "{}: {} is rtgen's own folder; no template may write into it",
+                at(entry),
+                pristine::DIR
+            )));
+        }
         if file.path == record::FILE_NAME {
             return Err(TemplateError(format!(
                 "{}: rtgen writes {} itself; no template may produce it",

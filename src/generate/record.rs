@@ -15,11 +15,11 @@ pub fn render(answers: &Answers, rec: &Recommendation) -> String {
     let name = answers.name.as_deref().unwrap_or("NAME");
     let quoted = |text: &str| toml::Value::String(text.to_string()).to_string();
     let mut out = format!(
-        "# The answers `{name}` was generated from, and what rtgen decided. Regenerate in\n\
-         # this directory with `rtgen new {name} --output . --answers rtgen.toml --yes --force`\n\
-         # (another NAME and --output DIR make a copy). The answers are yours to change:\n\
-         # [generate] says \"auto\" where rtgen chose, so changed answers get fresh advice.\n\
-         # [rtgen] is rtgen's record of its choices; `rtgen new` reads past it and decides again.\n\n"
+        "# The answers `{name}` was generated from, and what rtgen decided. Change an\n\
+         # answer with `rtgen update --set KEY=VALUE` (or edit it here and run `rtgen update`):\n\
+         # [generate] says \"auto\" where rtgen chose, so changed answers get fresh advice,\n\
+         # and your edits to the project are kept. `rtgen new OTHER --answers rtgen.toml --yes`\n\
+         # makes a copy. [rtgen] is rtgen's record of its choices; do not edit it.\n\n"
     );
     out.push_str(template::plain(answers).trim_start_matches('\n'));
     out.push_str(&format!(

@@ -4,13 +4,19 @@
 //! * A new target is built in a hidden sibling directory
 //!   (`.NAME.rtgen-tmp-XXXXXX`, same parent so the rename cannot cross file
 //!   systems) and renamed into place in one step.
-//! * An existing directory (empty, or any with `--force`) is never replaced —
-//!   it may be someone's working directory, or hold their files. Everything
-//!   that can be checked is checked first; then every file is written to a
-//!   temporary file beside its destination; only when all are written are
-//!   they renamed over their destinations. On failure the temporary files, the
-//!   directories rtgen created and the files it had added are removed; files
-//!   that rtgen does not generate are never touched.
+//! * An existing directory (empty, with `--force`, or a project `rtgen update`
+//!   changes) is never replaced — it may be someone's working directory, or
+//!   hold their files. [`apply`] makes a list of [`Change`]s all or nothing:
+//!   everything that can be checked is checked first; then every file is
+//!   written to a temporary file beside its destination; only when all are
+//!   written are they moved over their destinations, each replaced or deleted
+//!   file first moved aside into a backup folder in the project
+//!   (`.rtgen-backup-XXXXXX`). On failure, or Ctrl-C, everything is undone in
+//!   reverse order: added files and created directories removed, backups moved
+//!   back. Files no change names are never touched.
+//!
+//! Ctrl-C while writing is deferred (see [`crate::interrupt`]): it is noticed
+//! between files and answered by the roll-back, exit 130.
 //!
 //! Files are not fsync'ed: the promise is about failures of rtgen, not power
 //! loss, and a generator should stay instant.
@@ -21,6 +27,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::plan::{Plan, PlannedFile};
+use crate::interrupt::{self, Deferred};
 
 #[derive(Debug)]
 pub enum WriteError {
@@ -35,6 +42,8 @@ pub enum WriteError {
         path: PathBuf,
         source: io::Error,
     },
+    /// Ctrl-C while writing; everything written so far was undone.
+    Interrupted,
 }
 
 impl fmt::Display for WriteError {
@@ -63,6 +72,7 @@ impl fmt::Display for WriteError {
                  the command again)",
                 path.display()
             ),
+            Self::Interrupted => f.write_str("interrupted while writing; every file was restored"),
         }
     }
 }
@@ -152,6 +162,10 @@ fn create_file(path: &Path, file: &PlannedFile) -> Result<(), WriteError> {
 
 /// The target does not exist: build it beside its final place, then rename.
 fn write_fresh(target: &Path, plan: &Plan) -> Result<(), WriteError> {
+    interrupt::deferred(|deferred| write_fresh_deferred(target, plan, deferred))
+}
+
+fn write_fresh_deferred(target: &Path, plan: &Plan, deferred: &Deferred) -> Result<(), WriteError> {
     let file_name = target
         .file_name()
         .ok_or_else(|| WriteError::Blocked {
@@ -186,6 +200,9 @@ fn write_fresh(target: &Path, plan: &Plan) -> Result<(), WriteError> {
             fs::create_dir_all(dir).map_err(io_err("create the directory", dir))?;
         }
         create_file(&path, file)?;
+        if deferred.requested() {
+            return Err(WriteError::Interrupted);
+        }
     }
     fs::rename(staging.path(), target).map_err(|source| {
         if fs::symlink_metadata(target).is_ok() {
@@ -204,55 +221,141 @@ fn write_fresh(target: &Path, plan: &Plan) -> Result<(), WriteError> {
     Ok(())
 }
 
-/// Undo log for [`write_in_place`]: what rtgen added, so a failure can remove
-/// exactly that and nothing else.
-#[derive(Default)]
-struct Added {
-    dirs: Vec<PathBuf>,
-    files: Vec<PathBuf>,
+/// One step of an update to an existing directory, relative to its root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Write {
+        path: String,
+        contents: Vec<u8>,
+        executable: bool,
+    },
+    Delete {
+        path: String,
+    },
 }
 
-impl Added {
-    fn roll_back(&self) {
-        // Best effort: the original error is what the user needs to see.
-        for file in self.files.iter().rev() {
-            let _ = fs::remove_file(file);
+impl Change {
+    pub fn path(&self) -> &str {
+        match self {
+            Change::Write { path, .. } | Change::Delete { path } => path,
         }
-        for dir in self.dirs.iter().rev() {
-            let _ = fs::remove_dir(dir);
+    }
+
+    fn write(file: &PlannedFile) -> Change {
+        Change::Write {
+            path: file.path.clone(),
+            contents: file.contents.clone(),
+            executable: file.executable,
         }
     }
 }
 
-/// The target is an existing directory: check, stage beside each file, then rename.
+/// The target is an existing directory: the plan's files, all or nothing.
 fn write_in_place(target: &Path, plan: &Plan) -> Result<(), WriteError> {
-    let existed = check_in_place(target, plan)?;
-    let mut added = Added::default();
-    let result = stage_and_commit(target, plan, &existed, &mut added);
-    if result.is_err() {
-        added.roll_back();
+    let changes: Vec<Change> = plan.files.iter().map(Change::write).collect();
+    apply(target, &changes)
+}
+
+/// Makes `changes` under `root`, all or nothing (see the module comment).
+pub fn apply(root: &Path, changes: &[Change]) -> Result<(), WriteError> {
+    check_in_place(root, changes)?;
+    interrupt::deferred(|deferred| {
+        let mut journal = Journal::default();
+        match stage_and_commit(root, changes, deferred, &mut journal) {
+            Ok(()) => {
+                journal.finish(root, changes);
+                Ok(())
+            }
+            Err(err) => {
+                journal.roll_back();
+                Err(err)
+            }
+        }
+    })
+}
+
+/// What [`apply`] did so far, in order, so a failure can undo exactly that.
+#[derive(Default)]
+struct Journal {
+    steps: Vec<Step>,
+    /// Where replaced and deleted files wait until the end; removed on drop.
+    backups: Option<tempfile::TempDir>,
+}
+
+enum Step {
+    CreatedDir(PathBuf),
+    Added(PathBuf),
+    MovedAside { dest: PathBuf, backup: PathBuf },
+}
+
+impl Journal {
+    fn roll_back(&mut self) {
+        // Best effort: the original error is what the user needs to see.
+        for step in self.steps.drain(..).rev() {
+            match step {
+                Step::Added(path) => {
+                    let _ = fs::remove_file(path);
+                }
+                // A rename over whatever stands at `dest` now restores it in one step.
+                Step::MovedAside { dest, backup } => {
+                    let _ = fs::rename(backup, dest);
+                }
+                Step::CreatedDir(dir) => {
+                    let _ = fs::remove_dir(dir);
+                }
+            }
+        }
     }
-    result
+
+    /// Past the point of no return: drop the backups, and the directories that
+    /// deletions left empty (never `root` itself).
+    fn finish(self, root: &Path, changes: &[Change]) {
+        drop(self.backups);
+        for change in changes {
+            if let Change::Delete { path } = change {
+                let mut dir = join(root, path);
+                while dir.pop() && dir != root && dir.starts_with(root) {
+                    if fs::remove_dir(&dir).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn move_aside(&mut self, root: &Path, dest: &Path) -> Result<(), WriteError> {
+        if self.backups.is_none() {
+            let dir = tempfile::Builder::new()
+                .prefix(".rtgen-backup-")
+                .tempdir_in(root)
+                .map_err(io_err("create a backup directory in", root))?;
+            self.backups = Some(dir);
+        }
+        let backups = self.backups.as_ref().map(|d| d.path()).unwrap_or(root);
+        let backup = backups.join(self.steps.len().to_string());
+        fs::rename(dest, &backup).map_err(io_err("move aside", dest))?;
+        self.steps.push(Step::MovedAside {
+            dest: dest.to_owned(),
+            backup,
+        });
+        Ok(())
+    }
 }
 
 /// Everything that can be known before writing: no symlinked directory leads
 /// outside the project, no file stands where a directory must go and no
-/// directory where a file must go. Returns, per planned file, whether it exists.
-fn check_in_place(target: &Path, plan: &Plan) -> Result<Vec<bool>, WriteError> {
-    let mut existed = Vec::with_capacity(plan.files.len());
-    for file in &plan.files {
-        let segments: Vec<&str> = file.path.split('/').collect();
+/// directory where a file must go (or is to be deleted).
+fn check_in_place(target: &Path, changes: &[Change]) -> Result<(), WriteError> {
+    for change in changes {
+        let segments: Vec<&str> = change.path().split('/').collect();
         let mut path = target.to_owned();
         for (i, segment) in segments.iter().enumerate() {
             path.push(segment);
             let last = i + 1 == segments.len();
             let meta = match fs::symlink_metadata(&path) {
                 Ok(meta) => meta,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    // Everything below a missing directory is missing too.
-                    existed.push(false);
-                    break;
-                }
+                // Everything below a missing directory is missing too.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
                 Err(e) => return Err(io_err("inspect", &path)(e)),
             };
             if last {
@@ -262,7 +365,6 @@ fn check_in_place(target: &Path, plan: &Plan) -> Result<Vec<bool>, WriteError> {
                         why: "it is a directory, and the project needs a file there",
                     });
                 }
-                existed.push(true);
             } else if meta.is_symlink() {
                 return Err(WriteError::Blocked {
                     path,
@@ -277,20 +379,36 @@ fn check_in_place(target: &Path, plan: &Plan) -> Result<Vec<bool>, WriteError> {
             }
         }
     }
-    Ok(existed)
+    Ok(())
 }
 
 fn stage_and_commit(
     target: &Path,
-    plan: &Plan,
-    existed: &[bool],
-    added: &mut Added,
+    changes: &[Change],
+    deferred: &Deferred,
+    journal: &mut Journal,
 ) -> Result<(), WriteError> {
-    let mut staged = Vec::with_capacity(plan.files.len());
-    for file in &plan.files {
-        let dest = join(target, &file.path);
+    let interrupted = || {
+        if deferred.requested() {
+            Err(WriteError::Interrupted)
+        } else {
+            Ok(())
+        }
+    };
+    let mut staged = Vec::with_capacity(changes.len());
+    for change in changes {
+        let dest = join(target, change.path());
+        let Change::Write {
+            contents,
+            executable,
+            ..
+        } = change
+        else {
+            staged.push((None, dest));
+            continue;
+        };
         let dir = dest.parent().unwrap_or(target).to_owned();
-        create_dirs(&dir, added)?;
+        create_dirs(&dir, journal)?;
         let name = dest.file_name().unwrap_or_default().to_string_lossy();
         let prefix = format!(".{name}.rtgen-tmp-");
         let mut builder = tempfile::Builder::new();
@@ -298,29 +416,42 @@ fn stage_and_commit(
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = if file.executable { 0o777 } else { 0o666 };
+            let mode = if *executable { 0o777 } else { 0o666 };
             builder.permissions(fs::Permissions::from_mode(mode));
         }
+        #[cfg(not(unix))]
+        let _ = executable;
         // Dropped (and so deleted) on any error before it is persisted.
         let mut temp = builder
             .tempfile_in(&dir)
             .map_err(io_err("create a temporary file in", &dir))?;
-        temp.write_all(&file.contents)
+        temp.write_all(contents)
             .map_err(io_err("write", temp.path()))?;
-        staged.push((temp, dest));
+        staged.push((Some(temp), dest));
+        interrupted()?;
     }
-    for ((temp, dest), existed) in staged.into_iter().zip(existed) {
-        temp.persist(&dest)
-            .map_err(|e| io_err("replace", &dest)(e.error))?;
-        if !existed {
-            added.files.push(dest);
+    for (i, (temp, dest)) in staged.into_iter().enumerate() {
+        let exists = fs::symlink_metadata(&dest).is_ok();
+        if exists {
+            journal.move_aside(target, &dest)?;
         }
+        if let Some(temp) = temp {
+            temp.persist(&dest)
+                .map_err(|e| io_err("replace", &dest)(e.error))?;
+            if !exists {
+                journal.steps.push(Step::Added(dest));
+            }
+        }
+        if i == 0 {
+            interrupt::test_hook_interrupt_during_commit();
+        }
+        interrupted()?;
     }
     Ok(())
 }
 
 /// `create_dir_all` that records each directory it creates.
-fn create_dirs(dir: &Path, added: &mut Added) -> Result<(), WriteError> {
+fn create_dirs(dir: &Path, journal: &mut Journal) -> Result<(), WriteError> {
     let mut missing = Vec::new();
     let mut cursor = dir;
     while fs::symlink_metadata(cursor).is_err() {
@@ -332,7 +463,7 @@ fn create_dirs(dir: &Path, added: &mut Added) -> Result<(), WriteError> {
     }
     for path in missing.into_iter().rev() {
         fs::create_dir(&path).map_err(io_err("create the directory", &path))?;
-        added.dirs.push(path);
+        journal.steps.push(Step::CreatedDir(path));
     }
     Ok(())
 }

@@ -43,13 +43,20 @@ pub fn project_name(strategy: &str, fanout: &str) -> String {
     format!("{strategy}-{fanout}")
 }
 
-/// Writes the project with `rtgen new` (replacing the files of an earlier run).
+/// Writes the project with `rtgen new`, afresh: an earlier run's project is removed
+/// first (`rtgen new --force` refuses to write over a project rtgen generated).
 pub fn generate(strategy: &str, fanout: &str) -> PathBuf {
     let name = project_name(strategy, fanout);
     let dir = workspace().join(&name);
+    match std::fs::remove_dir_all(&dir) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            panic!("remove {}: {err}", dir.display())
+        }
+        _ => {}
+    }
     let servers = if fanout == "redis" { "3" } else { "1" };
     let output = Command::new(env!("CARGO_BIN_EXE_rtgen"))
-        .args(["new", &name, "--yes", "--force", "--preset", "news-feed"])
+        .args(["new", &name, "--yes", "--preset", "news-feed"])
         .args(["--set", &format!("scale.servers={servers}")])
         .args(["--strategy", strategy, "--fanout", fanout])
         .arg("--output")
