@@ -243,10 +243,11 @@ pub fn of_fanout(fanout: Fanout) -> &'static FanoutNotes {
 /// How the fan-out works with `servers` servers, for the reports.
 pub fn fanout_text(fanout: Fanout, servers: u32) -> String {
     match fanout {
-        Fanout::Redis => format!(
-            "Redis pub/sub between {servers} server{}",
-            if servers == 1 { "" } else { "s" }
-        ),
+        // One server needs no backbone: say what Redis buys it instead of "between 1 server".
+        Fanout::Redis if servers == 1 => {
+            "Redis pub/sub, ready for more servers than today's one".into()
+        }
+        Fanout::Redis => format!("Redis pub/sub between {servers} servers"),
         Fanout::Memory => "in-process, one server".into(),
     }
 }

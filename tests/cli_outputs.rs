@@ -437,7 +437,7 @@ fn an_override_is_labelled_chosen_beside_the_recommendation() {
 
     let text = stdout_of(rtgen().args(["advise", "--preset", "news-feed", "--fanout", "redis"]));
     assert!(
-        text.contains("fan-out:  redis  (Redis pub/sub between 1 server); your override, rtgen recommends memory"),
+        text.contains("fan-out:  redis  (Redis pub/sub, ready for more servers than today's one); your override, rtgen recommends memory"),
         "{text}"
     );
 
