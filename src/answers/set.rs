@@ -77,6 +77,16 @@ fn apply(answers: &mut PartialAnswers, arg: &str) -> Result<(), AnswersError> {
 fn raw(kind: Kind, value: &str) -> Raw<'_> {
     match kind {
         Kind::Integer { .. } => value.parse().map_or(Raw::Str(value), Raw::Int),
+        // Only finite decimals: Rust would also read "inf" and "NaN", which TOML spells
+        // differently and no rate can be.
+        Kind::Number { .. }
+            if value
+                .chars()
+                .all(|c| c.is_ascii_digit() || ".eE+-".contains(c)) =>
+        {
+            value.parse().map_or(Raw::Str(value), Raw::Float)
+        }
+        Kind::Number { .. } => Raw::Str(value),
         Kind::Bool => value.parse().map_or(Raw::Str(value), Raw::Bool),
         Kind::Text | Kind::PackageName | Kind::Choice(_) => Raw::Str(unquote(value)),
     }

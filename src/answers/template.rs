@@ -85,6 +85,7 @@ pub fn allowed_line(key: &Key) -> String {
         Need::Optional { default: "" } => format!("{allowed}; optional"),
         Need::Optional { default } => format!("{allowed}; default: {default}"),
         Need::Derived { rule } => format!("{allowed}; default: {rule}"),
+        Need::RequiredUnless { rule } => format!("{allowed}; required unless {rule}"),
     }
 }
 
@@ -93,10 +94,14 @@ pub fn allowed_line(key: &Key) -> String {
 fn default_of(key: &Key) -> String {
     match key.need {
         Need::Optional { default } if !default.is_empty() => default.to_string(),
-        Need::Required if key.starter.is_some() => key.starter.unwrap_or_default().to_string(),
-        Need::Required | Need::ServerToClient | Need::Optional { .. } | Need::Derived { .. } => {
-            "\"\"".into()
+        Need::Required | Need::RequiredUnless { .. } if key.starter.is_some() => {
+            key.starter.unwrap_or_default().to_string()
         }
+        Need::Required
+        | Need::RequiredUnless { .. }
+        | Need::ServerToClient
+        | Need::Optional { .. }
+        | Need::Derived { .. } => "\"\"".into(),
     }
 }
 

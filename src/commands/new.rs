@@ -79,7 +79,7 @@ pub fn run(args: NewArgs) -> Result<()> {
         return say(&format!(
             "{}\n{}\n(dry run: nothing was written; without --dry-run rtgen writes {} files to {shown})\n",
             tree::render(&shown, &plan),
-            report::text::chosen_line(&rec, answers.scale.servers),
+            report::text::chosen_line(&rec),
             plan.files.len(),
         ));
     }

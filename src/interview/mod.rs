@@ -135,10 +135,20 @@ pub fn layer(sources: &AnswerSources) -> Result<PartialAnswers> {
         })?;
         answers = answers.overlay(preset);
     }
+    let mut given = PartialAnswers::default();
     if let Some(path) = &sources.answers {
-        answers = answers.overlay(file::read(path)?);
+        given = given.overlay(file::read(path)?);
     }
-    answers = answers.overlay(set::parse_all(&sources.set)?);
+    given = given.overlay(set::parse_all(&sources.set)?);
+    // A preset's `servers` is a guess for a demo; sizing answers in a file or `--set` are
+    // the team's own numbers, so they decide unless the team also gave `servers`.
+    let sized = keys::SIZING_KEYS
+        .iter()
+        .any(|key| key.origin(&given).is_some());
+    if sized && given.servers.is_none() {
+        answers.servers = None;
+    }
+    answers = answers.overlay(given);
     if let Some(choice) = sources.strategy {
         answers.strategy = Some(Sourced {
             value: choice.into(),
@@ -535,13 +545,43 @@ mod tests {
             crate::answers::UseCase::Chat,
             "from the preset"
         );
-        assert_eq!(answers.scale.servers, 7, "--set beats the file");
+        assert_eq!(answers.scale.servers, Some(7), "--set beats the file");
         assert_eq!(
             answers.generate.strategy,
             Some(Strategy::LongPolling),
             "the flag beats the file"
         );
         assert_eq!(answers.generate.fanout, Some(crate::answers::Fanout::Redis));
+    }
+
+    #[test]
+    fn a_presets_servers_yield_to_sizing_answers_but_not_to_nothing() {
+        let sized = |set: &[&str]| {
+            let sources = AnswerSources {
+                preset: Some("game".into()),
+                set: set.iter().map(|s| s.to_string()).collect(),
+                ..AnswerSources::default()
+            };
+            gather(&sources, false).unwrap().scale
+        };
+        let preset_only = sized(&[]);
+        assert!(
+            preset_only.servers.is_some_and(|s| s > 1),
+            "{preset_only:?}"
+        );
+        let load = [
+            "scale.connections=1000",
+            "scale.messages_per_second=1",
+            "scale.subscribers_per_message=100",
+        ];
+        let from_load = sized(&load);
+        assert_eq!(
+            from_load.servers, None,
+            "the preset's 2 yields: computed by the advisor"
+        );
+        assert_eq!(from_load.load.unwrap().connections, 1000);
+        let explicit = sized(&[&load[..], &["scale.servers=4"]].concat());
+        assert_eq!(explicit.servers, Some(4), "an explicit servers still wins");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use console::style;
 
-use crate::advisor::Recommendation;
+use crate::advisor::{Recommendation, Sizing, sizing};
 use crate::answers::{Answers, Direction, Named, Upstream};
 use crate::notes;
 
@@ -38,12 +38,17 @@ pub fn render(rec: &Recommendation, answers: &Answers) -> String {
         rec.upstream,
         upstream_text(rec.upstream)
     ));
-    line(format!(
-        "  fan-out:  {}",
-        fanout_text(rec, answers.scale.servers)
-    ));
+    line(format!("  fan-out:  {}", fanout_text(rec, rec.servers)));
     line(format!("  access:   {}  ({})", rec.auth, auth_text(rec)));
     line(format!("  for:      {}", describe(answers)));
+
+    if let Some(sizing) = &rec.sizing {
+        line(String::new());
+        line(style("Sizing").bold().to_string());
+        for row in sizing_rows(sizing) {
+            line(format!("  {row}"));
+        }
+    }
 
     line(String::new());
     line(style("Why").bold().to_string());
@@ -91,8 +96,38 @@ pub fn render(rec: &Recommendation, answers: &Answers) -> String {
     out
 }
 
+/// The sizing as a short two-column table, then its basis.
+pub fn sizing_rows(sizing: &Sizing) -> Vec<String> {
+    let mut rows = vec![
+        ("instances", sizing::thousands(u64::from(sizing.instances))),
+        (
+            "connections per instance",
+            sizing::thousands(u64::from(sizing.connections_per_instance)),
+        ),
+        ("deliveries/s", sizing::number(sizing.deliveries_per_second)),
+        (
+            "memory per instance",
+            format!("{} MiB", sizing::decimal(sizing.memory_mib_per_instance)),
+        ),
+        (
+            "CPU per instance",
+            format!("{} cores", sizing::decimal(sizing.cpu_cores_per_instance)),
+        ),
+    ];
+    if let Some(publishes) = sizing.redis_publishes_per_second {
+        rows.push(("Redis publishes/s", sizing::number(publishes)));
+    }
+    let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+    let mut out: Vec<String> = rows
+        .into_iter()
+        .map(|(label, value)| format!("{label:width$}  {value}"))
+        .collect();
+    out.push(format!("basis: {}", sizing.basis));
+    out
+}
+
 /// One line saying what would be generated, for `rtgen new --dry-run`.
-pub fn chosen_line(rec: &Recommendation, servers: u32) -> String {
+pub fn chosen_line(rec: &Recommendation) -> String {
     format!(
         "Strategy: {}{}\nFan-out:  {}\nAccess:   {}",
         rec.strategy,
@@ -104,7 +139,7 @@ pub fn chosen_line(rec: &Recommendation, servers: u32) -> String {
         } else {
             String::new()
         },
-        fanout_text(rec, servers),
+        fanout_text(rec, rec.servers),
         rec.auth,
     )
 }
