@@ -135,6 +135,27 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_takes_a_fraction_or_a_whole_number() {
+        let answers = set(&[
+            "scale.messages_per_second=0.25",
+            "scale.connections=10",
+            "scale.subscribers_per_message=3",
+        ])
+        .unwrap();
+        assert_eq!(answers.messages_per_second.unwrap().value.get(), 0.25);
+        assert_eq!(answers.connections.unwrap().value, 10);
+        assert_eq!(answers.subscribers_per_message.unwrap().value, 3);
+        let whole = set(&["scale.messages_per_second=100"]).unwrap();
+        assert_eq!(whole.messages_per_second.unwrap().value.get(), 100.0);
+        for bad in ["NaN", "inf", "-1", "0", "1e12", ""] {
+            assert!(
+                set(&[&format!("scale.messages_per_second={bad}")]).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn errors_name_the_argument() {
         let error = set(&["traffic.use-case=chat"]).unwrap_err();
         assert_eq!(
