@@ -511,7 +511,8 @@ pub static SERVERS: Def<u32> = def(
     Key {
         question: Some("How many servers will hold client connections?"),
         question_hint: Some(
-            "1 fans messages out in memory; more than 1 means the servers share them through Redis pub/sub",
+            "1 fans messages out in memory; more than 1 means the servers share them through Redis pub/sub; \
+             ? if you do not know: rtgen sizes it from your load",
         ),
         starter: Some("1"),
         ..key(

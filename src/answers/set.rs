@@ -73,8 +73,8 @@ fn apply(answers: &mut PartialAnswers, arg: &str) -> Result<(), AnswersError> {
 }
 
 /// Reads the text as the key's type would be written in TOML; quotes around strings are
-/// optional on the command line.
-fn raw(kind: Kind, value: &str) -> Raw<'_> {
+/// optional on the command line (and at the interview's text prompts, which use it too).
+pub fn raw(kind: Kind, value: &str) -> Raw<'_> {
     match kind {
         Kind::Integer { .. } => value.parse().map_or(Raw::Str(value), Raw::Int),
         // Only finite decimals: Rust would also read "inf" and "NaN", which TOML spells

@@ -194,7 +194,12 @@ impl Question {
             Question::Direction => keys::DIRECTION.get(answers).is_none(),
             Question::UseCase => keys::USE_CASE.get(answers).is_none(),
             Question::Freshness => keys::FRESHNESS.get(answers).is_none(),
-            Question::Servers => keys::SERVERS.get(answers).is_none(),
+            Question::Servers => {
+                keys::SERVERS.get(answers).is_none()
+                    && keys::SIZING_KEYS
+                        .iter()
+                        .all(|k| k.origin(answers).is_none())
+            }
             Question::Constraints => keys::CONSTRAINTS.iter().any(|k| k.get(answers).is_none()),
             Question::Auth => keys::AUTH.get(answers).is_none(),
         }
@@ -225,8 +230,16 @@ impl Question {
             }
             Question::Freshness => pick(&keys::FRESHNESS, Freshness::ALL, 0, answers),
             Question::Servers => {
-                let servers = ask_servers()?;
-                assign(&keys::SERVERS, Raw::Int(servers), answers)?;
+                match ask_servers()? {
+                    Some(servers) => assign(&keys::SERVERS, Raw::Int(servers), answers)?,
+                    // Not known: the three answers the advisor sizes the deployment from.
+                    None => {
+                        for key in keys::SIZING_KEYS {
+                            let text = ask_value(key)?;
+                            assign(key, set::raw(key.key().kind, &text), answers)?;
+                        }
+                    }
+                }
                 Ok(Step::Done(()))
             }
             Question::Constraints => ask_constraints(answers),
@@ -288,7 +301,8 @@ fn prompt_of(key: &Key) -> String {
     key.question.unwrap_or(key.about).to_string()
 }
 
-fn ask_servers() -> Result<i64> {
+/// The number of servers, or `None` when the user answers `?` (does not know).
+fn ask_servers() -> Result<Option<i64>> {
     let key = &keys::SERVERS.key;
     let text: String = Input::with_theme(&theme())
         .with_prompt(prompt_of(key))
@@ -299,23 +313,49 @@ fn ask_servers() -> Result<i64> {
 }
 
 /// The prompt's check is the file's check: the same `assign` on the same key.
-fn check_servers(text: &str) -> Result<i64, String> {
+fn check_servers(text: &str) -> Result<Option<i64>, String> {
     let text = text.trim();
+    if text == "?" {
+        return Ok(None);
+    }
     if text.is_empty() {
         // An empty string is "unanswered" to `assign`, but this prompt needs a number.
-        return Err("enter a whole number of servers, from 1 up".to_string());
+        return Err(
+            "enter a whole number of servers, from 1 up, or ? to size it from your load"
+                .to_string(),
+        );
     }
-    let raw = text.parse::<i64>().map_or(Raw::Str(text), Raw::Int);
-    keys::SERVERS
-        .assign(&mut PartialAnswers::default(), raw, Origin::Prompt)
-        .map_err(|err| {
-            let details = err.details().join("; ");
-            format!("{err} ({details})")
-        })?;
-    match raw {
-        Raw::Int(servers) => Ok(servers),
-        _ => Err(format!("{text:?} is not a whole number of servers")),
+    check_value(&keys::SERVERS, text)?;
+    match text.parse::<i64>() {
+        Ok(servers) => Ok(Some(servers)),
+        Err(_) => Err(format!("{text:?} is not a whole number of servers")),
     }
+}
+
+/// Asks one key's question as text, checked as `--set` would check it.
+fn ask_value(key: &'static dyn AnyKey) -> Result<String> {
+    let text: String = Input::with_theme(&theme())
+        .with_prompt(prompt_of(key.key()))
+        .validate_with(|text: &String| check_value(key, text))
+        .interact_text()?;
+    check_value(key, &text).map_err(|message| Error::usage(message, None))?;
+    Ok(text.trim().to_string())
+}
+
+fn check_value(key: &'static dyn AnyKey, text: &str) -> Result<(), String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(format!("enter {}", key.key().kind.allowed()));
+    }
+    key.assign(
+        &mut PartialAnswers::default(),
+        set::raw(key.key().kind, text),
+        Origin::Prompt,
+    )
+    .map_err(|err| {
+        let details = err.details().join("; ");
+        format!("{err} ({details})")
+    })
 }
 
 /// One checklist for the constraints no source answered; unticked means false.
@@ -509,7 +549,19 @@ mod tests {
 
     #[test]
     fn the_servers_prompt_uses_the_file_rules() {
-        assert_eq!(check_servers(" 12 "), Ok(12));
+        assert_eq!(check_servers(" 12 "), Ok(Some(12)));
+        assert_eq!(check_servers("?"), Ok(None));
+        assert!(
+            check_value(&keys::MESSAGES_PER_SECOND, "0")
+                .unwrap_err()
+                .contains("out of range")
+        );
+        assert!(
+            check_value(&keys::CONNECTIONS, "")
+                .unwrap_err()
+                .contains("an integer from 1")
+        );
+        assert_eq!(check_value(&keys::MESSAGES_PER_SECOND, " 0.5 "), Ok(()));
         assert!(check_servers("0").unwrap_err().contains("out of range"));
         assert!(
             check_servers("10001")
