@@ -339,6 +339,9 @@ fn not_knowing_the_servers_asks_for_the_load_and_sizes_it() {
     assert_eq!(report["sizing"]["deliveries_per_second"], 100_000.0);
     let instances = report["sizing"]["instances"].as_u64().unwrap();
     assert!(instances > 1);
-    assert_eq!(report["answers"]["scale"]["servers"].as_u64(), Some(instances));
+    assert_eq!(
+        report["answers"]["scale"]["servers"].as_u64(),
+        Some(instances)
+    );
     assert_eq!(report["fanout"], "redis");
 }

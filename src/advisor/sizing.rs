@@ -158,12 +158,55 @@ fn basis(strategy: Strategy) -> String {
     )
 }
 
+/// The sizing as rows of (what, how much), for the text report and the generated docs.
+pub fn table(sizing: &Sizing) -> Vec<(&'static str, String)> {
+    let mut rows = vec![
+        ("instances", thousands(u64::from(sizing.instances))),
+        (
+            "connections per instance",
+            thousands(u64::from(sizing.connections_per_instance)),
+        ),
+        ("deliveries/s", number(sizing.deliveries_per_second)),
+        (
+            "memory per instance",
+            format!("{} MiB", decimal(sizing.memory_mib_per_instance)),
+        ),
+        (
+            "CPU per instance",
+            format!(
+                "{} cores (of {INSTANCE_CORES})",
+                decimal(sizing.cpu_cores_per_instance)
+            ),
+        ),
+    ];
+    if let Some(publishes) = sizing.redis_publishes_per_second {
+        rows.push(("Redis publishes/s", number(publishes)));
+    }
+    rows
+}
+
+/// The load as answered, for prose: `200,000 connections, 100 messages/s, 1,000 subscribers
+/// per message`.
+pub fn describe_load(load: Load) -> String {
+    format!(
+        "{} connections, {} messages/s, {} subscriber{} per message",
+        thousands(u64::from(load.connections)),
+        number(load.messages_per_second.get()),
+        thousands(u64::from(load.subscribers_per_message)),
+        if load.subscribers_per_message == 1 {
+            ""
+        } else {
+            "s"
+        },
+    )
+}
+
 /// The sizing as a sentence for the reasons: the load, what it costs, what that needs.
 pub fn reason(sizing: &Sizing, load: Load) -> String {
     let mut text = format!(
         "Sizing: {} connections and {} msg/s to {} subscriber{} each make {} deliveries/s",
         thousands(u64::from(load.connections)),
-        load.messages_per_second,
+        number(load.messages_per_second.get()),
         thousands(u64::from(load.subscribers_per_message)),
         if load.subscribers_per_message == 1 {
             ""
@@ -205,7 +248,7 @@ pub fn reason(sizing: &Sizing, load: Load) -> String {
         text.push_str(&format!(
             ", and a message published on one instance must reach subscribers held by the others, so \
              the instances share messages through Redis pub/sub ({} publishes/s through Redis).",
-            load.messages_per_second
+            number(load.messages_per_second.get())
         ));
     }
     text

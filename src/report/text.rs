@@ -98,25 +98,7 @@ pub fn render(rec: &Recommendation, answers: &Answers) -> String {
 
 /// The sizing as a short two-column table, then its basis.
 pub fn sizing_rows(sizing: &Sizing) -> Vec<String> {
-    let mut rows = vec![
-        ("instances", sizing::thousands(u64::from(sizing.instances))),
-        (
-            "connections per instance",
-            sizing::thousands(u64::from(sizing.connections_per_instance)),
-        ),
-        ("deliveries/s", sizing::number(sizing.deliveries_per_second)),
-        (
-            "memory per instance",
-            format!("{} MiB", sizing::decimal(sizing.memory_mib_per_instance)),
-        ),
-        (
-            "CPU per instance",
-            format!("{} cores", sizing::decimal(sizing.cpu_cores_per_instance)),
-        ),
-    ];
-    if let Some(publishes) = sizing.redis_publishes_per_second {
-        rows.push(("Redis publishes/s", sizing::number(publishes)));
-    }
+    let rows = sizing::table(sizing);
     let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
     let mut out: Vec<String> = rows
         .into_iter()
