@@ -620,6 +620,7 @@ fn sizing_answers_with_set_compute_servers_and_report_the_sizing() {
         "  Redis publishes/s         100\n",
         "  basis: Server-Sent Events (SSE) figures from rtgen's benchmark",
         "- Sizing: 200,000 connections and 100 msg/s to 1,000 subscribers each",
+        "  scale.servers = 1  (yields to your sizing answers)\n",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }

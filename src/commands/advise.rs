@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::advisor::{self, Recommendation};
-use crate::answers::{Answers, AnswersError, presets};
+use crate::answers::{Answers, AnswersError, keys, presets};
 use crate::cli::{AdviseArgs, AnswerSources, Format};
 use crate::error::{Error, Result};
 use crate::interview::{self, Step};
@@ -63,11 +63,19 @@ fn render(
             if let Some(preset) = &sources.preset {
                 // Every answer a preset gives is shown: none of them is hidden.
                 let given: Vec<(&str, String)> = presets::load(preset)
-                    .map(|answers| {
-                        answers
+                    .map(|preset| {
+                        preset
                             .given()
                             .into_iter()
-                            .map(|(key, value, _)| (key, value))
+                            .map(|(key, value, _)| {
+                                // Shown, and said to be unused, when the sizing replaced it.
+                                if key == keys::SERVERS.key.path && answers.scale.servers.is_none()
+                                {
+                                    (key, format!("{value}  (yields to your sizing answers)"))
+                                } else {
+                                    (key, value)
+                                }
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
