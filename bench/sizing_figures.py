@@ -3,8 +3,10 @@
 format of src/advisor/figures.rs (the block between its BEGIN and END markers).
 
 `bench/run` calls this at its end; nothing is written. Updating the figures is a reviewed
-commit: paste the printed block over the one in figures.rs, run `cargo test --test
-advise_table`, and say in the commit which run the figures come from.
+commit: paste the printed block over the one in figures.rs together with the run's
+results.json, run `cargo test --test sizing_figures --test advise_table` (the first checks the
+block against results.json, the second shows which sizings the new figures change), and say
+in the commit which run the figures come from.
 
 Which measurement stands for what (the same choices are explained in figures.rs):
 - memory per idle connection: S1 at 10,000 connections, `<strategy>-memory`. Short polling

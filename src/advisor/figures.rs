@@ -4,6 +4,8 @@
 //! (`bench/`, one full run: [`MEASURED`]). `bench/run` ends by printing this block from the
 //! run's `results.json` (`bench/sizing_figures.py`); the block below changes only by pasting
 //! that output here in a reviewed commit, never as a side effect of a run.
+//! `tests/sizing_figures.rs` recomputes the block from the committed `results.json`, and
+//! the sizing table in `tests/advise_table.rs` shows what new figures change.
 //!
 //! What stands for what:
 //! - `idle_kib_per_connection`: S1, server RSS per idle connection at 10,000 connections.
