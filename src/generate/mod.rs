@@ -111,7 +111,8 @@ pub fn check_templates(templates: &Templates) -> Result<(), TemplateError> {
 /// description full of characters that break unescaped templates.
 pub fn sample(strategy: Strategy, fanout: Fanout, upstream: Upstream) -> (Answers, Recommendation) {
     let bidirectional = upstream != Upstream::None;
-    // Redis combinations are sized from a load, so templates see both kinds of answers.
+    // Redis combinations also carry a load, so templates render a sizing; their explicit
+    // servers = 3 wins over it, as it would in an answers file.
     let load = (fanout == Fanout::Redis).then(|| Load {
         connections: 200_000,
         messages_per_second: PerSecond::new(100.0).expect("a positive rate"),
@@ -139,7 +140,7 @@ pub fn sample(strategy: Strategy, fanout: Fanout, upstream: Upstream) -> (Answer
             freshness_answer: None,
         },
         scale: Scale {
-            servers: if load.is_some() { None } else { Some(1) },
+            servers: Some(if load.is_some() { 3 } else { 1 }),
             load,
         },
         constraints: Constraints::default(),
@@ -165,7 +166,7 @@ pub fn sample(strategy: Strategy, fanout: Fanout, upstream: Upstream) -> (Answer
             problem: "Sample problem.".into(),
             mitigation: "Sample mitigation.".into(),
         }],
-        servers: sizing.as_ref().map_or(1, |sizing| sizing.instances),
+        servers: if fanout == Fanout::Redis { 3 } else { 1 },
         sizing,
         ranking: STRATEGIES
             .iter()
