@@ -380,6 +380,15 @@ fn an_explicit_servers_wins_over_the_sizing_and_says_so() {
     let rec = advise(&a).unwrap();
     assert_eq!(rec.servers, 3);
     assert_eq!(rec.sizing.as_ref().unwrap().instances, 14);
+    let sizing_reason = rec
+        .reasons
+        .iter()
+        .find(|r| r.starts_with("Sizing:"))
+        .unwrap();
+    assert!(
+        sizing_reason.ends_with("takes 14 instances."),
+        "the explicit servers decided the fan-out, not the sizing: {sizing_reason}"
+    );
     assert!(
         rec.warnings
             .iter()

@@ -160,7 +160,7 @@ pub fn advise(answers: &Answers) -> Result<Recommendation, Conflict> {
     };
     match (&sizing, answers.scale.load, answers.scale.servers) {
         // The fan-out follows from the sizing: its reason says why, from the numbers.
-        (Some(sizing), Some(load), None) => reasons.push(sizing::reason(sizing, load)),
+        (Some(sizing), Some(load), None) => reasons.push(sizing::reason(sizing, load, true)),
         (sizing_given, load, Some(_)) => {
             reasons.push(match recommended_fanout {
                 Fanout::Redis => format!(
@@ -172,7 +172,7 @@ pub fn advise(answers: &Answers) -> Result<Recommendation, Conflict> {
                     .into(),
             });
             if let (Some(sizing), Some(load)) = (sizing_given, load) {
-                reasons.push(sizing::reason(sizing, load));
+                reasons.push(sizing::reason(sizing, load, false));
                 if sizing.instances != servers {
                     warnings.push(format!(
                         "scale.servers = {servers} is what you answered, and it wins; the sizing answers come to {} \

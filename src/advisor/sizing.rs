@@ -202,7 +202,9 @@ pub fn describe_load(load: Load) -> String {
 }
 
 /// The sizing as a sentence for the reasons: the load, what it costs, what that needs.
-pub fn reason(sizing: &Sizing, load: Load) -> String {
+/// With `decides` the sentence ends with the fan-out it leads to; without (an explicit
+/// `scale.servers` decided that) it ends with the instances the load needs.
+pub fn reason(sizing: &Sizing, load: Load, decides: bool) -> String {
     let mut text = format!(
         "Sizing: {} connections and {} msg/s to {} subscriber{} each make {} deliveries/s",
         thousands(u64::from(load.connections)),
@@ -228,7 +230,7 @@ pub fn reason(sizing: &Sizing, load: Load) -> String {
     let share = format!("{:.0}%", HEADROOM * 100.0);
     text.push_str(&match sizing.limit {
         Limit::None => format!(
-            ": one {instance} carries that with its CPU and memory under {share}, so messages fan out in memory."
+            ": one {instance} carries that with its CPU and memory under {share}"
         ),
         Limit::Cpu => format!(
             ": keeping each {instance} under {share} CPU takes {} instances",
@@ -244,13 +246,15 @@ pub fn reason(sizing: &Sizing, load: Load) -> String {
             sizing.needed
         ),
     });
-    if sizing.instances > 1 {
-        text.push_str(&format!(
+    text.push_str(&match (decides, sizing.instances > 1) {
+        (false, _) => ".".to_string(),
+        (true, false) => ", so messages fan out in memory.".to_string(),
+        (true, true) => format!(
             ", and a message published on one instance must reach subscribers held by the others, so \
              the instances share messages through Redis pub/sub ({} publishes/s through Redis).",
             number(load.messages_per_second.get())
-        ));
-    }
+        ),
+    });
     text
 }
 
