@@ -443,3 +443,22 @@ proptest! {
         prop_assert!(less.instances >= 1);
     }
 }
+
+#[test]
+fn answers_built_without_servers_or_load_are_refused_not_a_panic() {
+    let mut a = answers(
+        Direction::Bidirectional,
+        UseCase::Chat,
+        Freshness::Instant,
+        &[],
+        1,
+    );
+    a.scale.servers = None;
+    let conflict = advise(&a).unwrap_err();
+    assert_eq!(conflict.key, "scale.servers");
+    assert!(
+        conflict.hint.contains("scale.connections"),
+        "{}",
+        conflict.hint
+    );
+}

@@ -140,11 +140,23 @@ pub fn advise(answers: &Answers) -> Result<Recommendation, Conflict> {
         .scale
         .load
         .map(|load| sizing::size(load, strategy, answers.traffic.freshness));
-    let servers = answers
-        .scale
-        .servers
-        .or(sizing.as_ref().map(|s| s.instances))
-        .expect("validated answers give scale.servers or the sizing answers");
+    // An answered servers wins; otherwise the sizing decides how many there are.
+    let (servers, sizing_decides) = match (answers.scale.servers, &sizing) {
+        (Some(servers), _) => (servers, false),
+        (None, Some(sizing)) => (sizing.instances, true),
+        // `validate` never lets this through; answers built by hand can.
+        (None, None) => {
+            return Err(Conflict {
+                key: "scale.servers",
+                message:
+                    "scale.servers is missing, and so are the sizing answers that would compute it"
+                        .into(),
+                hint: "give scale.servers, or scale.connections, scale.messages_per_second and \
+                       scale.subscribers_per_message"
+                    .into(),
+            });
+        }
+    };
     let recommended_fanout = if servers > 1 {
         Fanout::Redis
     } else {
@@ -158,32 +170,28 @@ pub fn advise(answers: &Answers) -> Result<Recommendation, Conflict> {
         }
         None => recommended_fanout,
     };
-    match (&sizing, answers.scale.load, answers.scale.servers) {
-        // The fan-out follows from the sizing: its reason says why, from the numbers.
-        (Some(sizing), Some(load), None) => reasons.push(sizing::reason(sizing, load, true)),
-        (sizing_given, load, Some(_)) => {
-            reasons.push(match recommended_fanout {
-                Fanout::Redis => format!(
-                    "scale.servers = {servers}: a message published on one server must reach clients held by the \
-                     others, so the servers share messages through Redis pub/sub."
-                ),
-                Fanout::Memory => "scale.servers = 1: one server holds every connection, so messages fan out in \
-                                   memory."
-                    .into(),
-            });
-            if let (Some(sizing), Some(load)) = (sizing_given, load) {
-                reasons.push(sizing::reason(sizing, load, false));
-                if sizing.instances != servers {
-                    warnings.push(format!(
-                        "scale.servers = {servers} is what you answered, and it wins; the sizing answers come to {} \
-                         instance{}. Leave scale.servers out to use the computed number.",
-                        sizing.instances,
-                        if sizing.instances == 1 { "" } else { "s" }
-                    ));
-                }
+    if !sizing_decides {
+        reasons.push(match recommended_fanout {
+            Fanout::Redis => format!(
+                "scale.servers = {servers}: a message published on one server must reach clients held by the \
+                 others, so the servers share messages through Redis pub/sub."
+            ),
+            Fanout::Memory => {
+                "scale.servers = 1: one server holds every connection, so messages fan out in memory.".into()
             }
+        });
+    }
+    if let (Some(sizing), Some(load)) = (&sizing, answers.scale.load) {
+        // When the sizing decided, its reason says why from the numbers, fan-out included.
+        reasons.push(sizing::reason(sizing, load, sizing_decides));
+        if !sizing_decides && sizing.instances != servers {
+            warnings.push(format!(
+                "scale.servers = {servers} is what you answered, and it wins; the sizing answers come to {} \
+                 instance{}. Leave scale.servers out to use the computed number.",
+                sizing.instances,
+                if sizing.instances == 1 { "" } else { "s" }
+            ));
         }
-        (_, _, None) => unreachable!("validated answers give scale.servers or the sizing answers"),
     }
     if let Some(sizing) = &sizing {
         if sizing.needed > sizing::max_instances() {
