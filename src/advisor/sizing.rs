@@ -282,7 +282,7 @@ pub fn number(value: f64) -> String {
     }
 }
 
-/// Two significant decimals for small values (0.0012 -> 0.0012, 0.92 -> 0.92).
+/// Two significant digits for small values, without trailing zeros (0.0012, 0.92, 0.001).
 pub fn decimal(value: f64) -> String {
     if value >= 10.0 {
         return format!("{value:.0}");
@@ -291,7 +291,8 @@ pub fn decimal(value: f64) -> String {
         return "0".into();
     }
     let digits = (2 - value.log10().floor() as i32 - 1).clamp(1, 6) as usize;
-    format!("{value:.digits$}")
+    let text = format!("{value:.digits$}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// `1234567` -> `1,234,567`.
@@ -321,6 +322,8 @@ mod tests {
         assert_eq!(decimal(0.92), "0.92");
         assert_eq!(decimal(1.5), "1.5");
         assert_eq!(number(100_000.0), "100,000");
-        assert_eq!(number(0.5), "0.50");
+        assert_eq!(number(0.5), "0.5");
+        assert_eq!(decimal(0.001), "0.001");
+        assert_eq!(decimal(2.0), "2");
     }
 }
