@@ -58,6 +58,8 @@ Answers are layered: --strategy/--fanout beat --set, which beats --answers, whic
 Examples:
   rtgen advise
   rtgen advise --preset dashboard --set traffic.freshness=instant
+  rtgen advise --preset news-feed --set scale.connections=200000 \\
+    --set scale.messages_per_second=100 --set scale.subscribers_per_message=1000   # sized
   rtgen answers | sed 's/^servers = .*/servers = 2/' > rtgen.toml
   cat rtgen.toml | rtgen advise --answers - --format json";
 

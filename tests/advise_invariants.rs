@@ -23,7 +23,10 @@ fn all_answers() -> Vec<Answers> {
                                 freshness,
                                 freshness_answer: None,
                             },
-                            scale: Scale { servers },
+                            scale: Scale {
+                                servers: Some(servers),
+                                load: None,
+                            },
                             constraints: Constraints {
                                 websockets_blocked: bits & 1 != 0,
                                 legacy_clients: bits & 2 != 0,
@@ -88,7 +91,7 @@ fn every_combination_keeps_the_invariants() {
         );
         assert_eq!(
             rec.fanout == Fanout::Redis,
-            answers.scale.servers > 1,
+            answers.scale.servers > Some(1),
             "{answers:?}"
         );
         assert!(
@@ -119,7 +122,8 @@ fn every_override_is_honoured_or_refused() {
                 answers.generate = GenerateOverrides { strategy, fanout };
                 let removed =
                     strategy.is_some_and(|s| !rules::available(&answers.constraints).contains(&s));
-                let impossible_fanout = fanout == Some(Fanout::Memory) && answers.scale.servers > 1;
+                let impossible_fanout =
+                    fanout == Some(Fanout::Memory) && answers.scale.servers > Some(1);
                 match advise(&answers) {
                     Err(conflict) => {
                         assert!(removed || impossible_fanout, "{conflict:?} for {answers:?}")
@@ -129,7 +133,7 @@ fn every_override_is_honoured_or_refused() {
                         if let Some(s) = strategy {
                             assert_eq!(rec.strategy, s);
                         }
-                        let expected = fanout.unwrap_or(if answers.scale.servers > 1 {
+                        let expected = fanout.unwrap_or(if answers.scale.servers > Some(1) {
                             Fanout::Redis
                         } else {
                             Fanout::Memory

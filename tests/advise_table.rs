@@ -1,9 +1,10 @@
 //! The expected outcomes of issue 2, row by row, against the pure decision function.
 
-use rtgen::advisor::advise;
+use proptest::prelude::*;
+use rtgen::advisor::{advise, sizing};
 use rtgen::answers::{
-    Access, Answers, Auth, Constraints, Direction, Fanout, Freshness, GenerateOverrides, Scale,
-    Strategy, Traffic, Upstream, UseCase,
+    Access, Answers, Auth, Constraints, Direction, Fanout, Freshness, GenerateOverrides, Load,
+    Named, PerSecond, Scale, Strategy, Traffic, Upstream, UseCase,
 };
 
 fn answers(
@@ -23,7 +24,10 @@ fn answers(
             freshness,
             freshness_answer: None,
         },
-        scale: Scale { servers },
+        scale: Scale {
+            servers: Some(servers),
+            load: None,
+        },
         constraints: Constraints {
             websockets_blocked: has("websockets_blocked"),
             legacy_clients: has("legacy_clients"),
@@ -267,4 +271,194 @@ fn overrides_that_break_a_constraint_or_cannot_work_conflict() {
         assert!(conflict.message.contains(says), "{}", conflict.message);
         assert!(!conflict.hint.is_empty());
     }
+}
+
+fn load(connections: u32, messages_per_second: f64, subscribers_per_message: u32) -> Load {
+    Load {
+        connections,
+        messages_per_second: PerSecond::new(messages_per_second).unwrap(),
+        subscribers_per_message,
+    }
+}
+
+/// Answers that give the sizing answers instead of `servers`, with `strategy` fixed.
+fn sized(strategy: Strategy, freshness: Freshness, load: Load) -> Answers {
+    let mut a = answers(
+        Direction::ServerToClient,
+        UseCase::NewsFeed,
+        freshness,
+        &[],
+        1,
+    );
+    a.scale = Scale {
+        servers: None,
+        load: Some(load),
+    };
+    a.generate.strategy = Some(strategy);
+    a
+}
+
+/// strategy, freshness, connections, messages/s, subscribers per message -> instances, fan-out.
+/// The expected instances follow from the benchmark figures in src/advisor/figures.rs: when
+/// a reviewed commit updates those, this table shows what the new figures change.
+type SizingRow = (Strategy, Freshness, u32, f64, u32, u32, Fanout);
+
+#[test]
+fn sizing_table() {
+    use Strategy::*;
+    #[rustfmt::skip]
+    let rows: [SizingRow; 8] = [
+        // A small feed: 100 deliveries/s, a few MiB: one instance, in-memory fan-out.
+        (Sse, Freshness::Instant, 1_000, 1.0, 100, 1, Fanout::Memory),
+        // More connections than the benchmark measured one instance holding (15,000).
+        (Sse, Freshness::Instant, 200_000, 100.0, 1_000, 14, Fanout::Redis),
+        (Websocket, Freshness::Instant, 200_000, 100.0, 1_000, 14, Fanout::Redis),
+        // CPU-bound: 1,000,000 deliveries/s at 9.2 µs is 9.2 cores, 1 core (50% of 2) each.
+        (Sse, Freshness::Instant, 10_000, 1_000.0, 1_000, 10, Fanout::Redis),
+        // 2,500,000 deliveries/s at 8.2 µs: 20.5 cores.
+        (Websocket, Freshness::Instant, 5_000, 500.0, 5_000, 21, Fanout::Redis),
+        // Long polling: one request per delivery at 20.3 µs; 100,000/s is 2.03 cores.
+        (LongPolling, Freshness::Instant, 10_000, 10.0, 10_000, 3, Fanout::Redis),
+        // Short polling costs per poll: 12,000 clients polling every second at 41.9 µs.
+        (ShortPolling, Freshness::Instant, 12_000, 1_000.0, 12_000, 1, Fanout::Memory),
+        // The same clients every 30 s cost 30 times less; rates do not matter.
+        (ShortPolling, Freshness::Minutes, 12_000, 0.5, 1, 1, Fanout::Memory),
+    ];
+    for (i, (strategy, freshness, connections, rate, audience, instances, fanout)) in
+        rows.into_iter().enumerate()
+    {
+        let context = format!(
+            "row {}: {strategy} {connections} x {rate} -> {audience}",
+            i + 1
+        );
+        let rec = advise(&sized(
+            strategy,
+            freshness,
+            load(connections, rate, audience),
+        ))
+        .unwrap();
+        let sizing = rec.sizing.as_ref().expect("sizing answers give a sizing");
+        assert_eq!(sizing.instances, instances, "{context}");
+        assert_eq!(rec.servers, instances, "{context}: the computed servers");
+        assert_eq!(rec.recommended.fanout, fanout, "{context}");
+        let fanout_reason = rec
+            .reasons
+            .iter()
+            .find(|r| r.starts_with("Sizing:"))
+            .expect("the sizing explains the fan-out");
+        let says = match fanout {
+            Fanout::Redis => "through Redis pub/sub",
+            Fanout::Memory => "fan out in memory",
+        };
+        assert!(fanout_reason.contains(says), "{context}: {fanout_reason}");
+        assert_eq!(
+            sizing.redis_publishes_per_second,
+            (instances > 1).then_some(rate),
+            "{context}"
+        );
+        assert_eq!(
+            sizing.connections_per_instance,
+            connections.div_ceil(instances),
+            "{context}"
+        );
+        assert!(
+            sizing.basis.contains("commit"),
+            "{context}: {}",
+            sizing.basis
+        );
+    }
+}
+
+#[test]
+fn an_explicit_servers_wins_over_the_sizing_and_says_so() {
+    let mut a = sized(
+        Strategy::Sse,
+        Freshness::Instant,
+        load(200_000, 100.0, 1_000),
+    );
+    a.scale.servers = Some(3);
+    let rec = advise(&a).unwrap();
+    assert_eq!(rec.servers, 3);
+    assert_eq!(rec.sizing.as_ref().unwrap().instances, 14);
+    let sizing_reason = rec
+        .reasons
+        .iter()
+        .find(|r| r.starts_with("Sizing:"))
+        .unwrap();
+    assert!(
+        sizing_reason.ends_with("takes 14 instances."),
+        "the explicit servers decided the fan-out, not the sizing: {sizing_reason}"
+    );
+    assert!(
+        rec.warnings
+            .iter()
+            .any(|w| w.contains("scale.servers = 3") && w.contains("14 instances")),
+        "{:?}",
+        rec.warnings
+    );
+}
+
+#[test]
+fn a_message_reaches_no_more_clients_than_are_connected() {
+    let rec = advise(&sized(
+        Strategy::Sse,
+        Freshness::Instant,
+        load(100, 1.0, 1_000),
+    ))
+    .unwrap();
+    assert_eq!(rec.sizing.as_ref().unwrap().deliveries_per_second, 100.0);
+    assert!(
+        rec.warnings
+            .iter()
+            .any(|w| w.contains("subscribers_per_message = 1000")),
+        "{:?}",
+        rec.warnings
+    );
+}
+
+proptest! {
+    /// More connections, more messages or a larger audience never needs fewer instances,
+    /// whatever the strategy and freshness.
+    #[test]
+    fn more_load_never_needs_fewer_instances(
+        strategy in prop::sample::select(Strategy::ALL),
+        freshness in prop::sample::select(Freshness::ALL),
+        connections in 1u32..2_000_000,
+        rate in 0.01f64..100_000.0,
+        audience in 1u32..2_000_000,
+        more_connections in 0u32..2_000_000,
+        more_rate in 0.0f64..100_000.0,
+        more_audience in 0u32..2_000_000,
+    ) {
+        let less = sizing::size(load(connections, rate, audience), strategy, freshness);
+        let more = sizing::size(
+            load(connections + more_connections, rate + more_rate, audience + more_audience),
+            strategy,
+            freshness,
+        );
+        prop_assert!(
+            more.instances >= less.instances,
+            "{} -> {} instances", less.instances, more.instances
+        );
+        prop_assert!(less.instances >= 1);
+    }
+}
+
+#[test]
+fn answers_built_without_servers_or_load_are_refused_not_a_panic() {
+    let mut a = answers(
+        Direction::Bidirectional,
+        UseCase::Chat,
+        Freshness::Instant,
+        &[],
+        1,
+    );
+    a.scale.servers = None;
+    let conflict = advise(&a).unwrap_err();
+    assert_eq!(conflict.key, "scale.servers");
+    assert!(
+        conflict.hint.contains("scale.connections"),
+        "{}",
+        conflict.hint
+    );
 }

@@ -417,3 +417,106 @@ fn the_rtgen_record_is_checked_like_answers() {
     assert!(stderr.contains("unknown key `rtgen.template`"), "{stderr}");
     assert!(stderr.contains("did you mean `templates`?"), "{stderr}");
 }
+
+#[test]
+fn a_partial_set_of_sizing_answers_names_the_missing_ones() {
+    let (code, stderr) = advise_with_file(
+        "[traffic]\ndirection = \"bidirectional\"\nuse_case = \"chat\"\n[scale]\nconnections = 5000\n",
+        &[],
+    );
+    assert_eq!(code, 2);
+    for expected in [
+        "error: FILE:5:15: `scale.connections` needs `scale.messages_per_second` and \
+         `scale.subscribers_per_message`: the sizing answers come together",
+        "given:   scale.connections (from FILE:5:15)",
+        "missing: scale.messages_per_second  a number greater than 0",
+        "missing: scale.subscribers_per_message  an integer from 1 to 100000000",
+        "hint: add scale.messages_per_second and scale.subscribers_per_message, or remove the \
+         sizing answers and give scale.servers",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in\n{stderr}"
+        );
+    }
+
+    // The same from --set, in JSON: one entry per missing key.
+    let output = rtgen()
+        .args([
+            "advise",
+            "--preset",
+            "chat",
+            "--set",
+            "scale.messages_per_second=2.5",
+            "--set",
+            "scale.subscribers_per_message=10",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&output.stderr).unwrap();
+    let errors = json["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{json}");
+    assert_eq!(errors[0]["key"], "scale.connections");
+    assert_eq!(
+        errors[0]["allowed"],
+        serde_json::json!(["an integer from 1 to 100000000"])
+    );
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message
+            .contains("`scale.messages_per_second` is given (--set scale.messages_per_second=2.5)")
+            && message.contains("`scale.subscribers_per_message` is given"),
+        "{message}"
+    );
+}
+
+#[test]
+fn sizing_values_are_checked_like_every_other_answer() {
+    let cases = [
+        (
+            "scale.messages_per_second=0",
+            "`scale.messages_per_second` = 0 is out of range",
+        ),
+        (
+            "scale.messages_per_second=-2",
+            "`scale.messages_per_second` = -2 is out of range",
+        ),
+        (
+            "scale.messages_per_second=inf",
+            "must be a number, found the string \"inf\"",
+        ),
+        (
+            "scale.messages_per_second=fast",
+            "must be a number, found the string \"fast\"",
+        ),
+        (
+            "scale.connections=0",
+            "`scale.connections` = 0 is out of range",
+        ),
+        (
+            "scale.subscribers_per_message=1.5",
+            "must be an integer, found the string \"1.5\"",
+        ),
+    ];
+    for (set, expected) in cases {
+        let (code, stderr) = stderr_of(&["advise", "--preset", "chat", "--set", set]);
+        assert_eq!(code, 2, "{set}");
+        assert!(stderr.contains(expected), "{set}: {stderr}");
+    }
+    let (code, stderr) = advise_with_file(
+        &format!("{COMPLETE}messages_per_second = 1e9\nconnections = 2.0\n"),
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("FILE:6:23: `scale.messages_per_second` = 1000000000 is out of range"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("FILE:7:15: `scale.connections` must be an integer, found a float (2)"),
+        "{stderr}"
+    );
+}

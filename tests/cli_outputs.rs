@@ -551,3 +551,97 @@ fn the_generate_hint_repeats_the_answers_used() {
         "{text}"
     );
 }
+
+const SIZING: [&str; 6] = [
+    "--set",
+    "scale.connections=200000",
+    "--set",
+    "scale.messages_per_second=100",
+    "--set",
+    "scale.subscribers_per_message=1000",
+];
+
+#[test]
+fn sizing_answers_with_set_compute_servers_and_report_the_sizing() {
+    let report = json_of(&[&["advise", "--preset", "news-feed"][..], &SIZING].concat());
+    let sizing = report["sizing"].as_object().expect("a sizing object");
+    let mut keys: Vec<&str> = sizing.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "basis",
+            "connections_per_instance",
+            "cpu_cores_per_instance",
+            "deliveries_per_second",
+            "instances",
+            "memory_mib_per_instance",
+            "redis_publishes_per_second"
+        ]
+    );
+    let instances = sizing["instances"].as_u64().unwrap();
+    assert!(instances > 1, "{report}");
+    assert_eq!(
+        report["answers"]["scale"]["servers"].as_u64(),
+        Some(instances),
+        "the computed servers, an integer"
+    );
+    assert_eq!(report["answers"]["scale"]["connections"], 200_000);
+    assert_eq!(report["answers"]["scale"]["messages_per_second"], 100.0);
+    assert_eq!(sizing["deliveries_per_second"], 100_000.0);
+    assert_eq!(sizing["redis_publishes_per_second"], 100.0);
+    assert_eq!(report["fanout"], "redis");
+    assert!(sizing["basis"].as_str().unwrap().contains("commit"));
+
+    // The preset's servers = 1 yielded to the sizing; an explicit one wins.
+    let pinned = json_of(
+        &[
+            &["advise", "--preset", "news-feed"][..],
+            &SIZING,
+            &["--set", "scale.servers=1"],
+        ]
+        .concat(),
+    );
+    assert_eq!(pinned["answers"]["scale"]["servers"], 1);
+    assert_eq!(pinned["fanout"], "memory");
+    assert_eq!(pinned["sizing"]["instances"].as_u64(), Some(instances));
+
+    // Without sizing answers there is no sizing.
+    let plain = json_of(&["advise", "--preset", "news-feed"]);
+    assert!(plain.get("sizing").is_none(), "{plain}");
+    assert!(plain["answers"]["scale"].get("connections").is_none());
+
+    let text =
+        stdout_of(rtgen().args([&["advise", "--preset", "news-feed"][..], &SIZING].concat()));
+    for expected in [
+        "Sizing\n",
+        &format!("  instances                 {instances}\n"),
+        "  deliveries/s              100,000\n",
+        "  Redis publishes/s         100\n",
+        "  basis: Server-Sent Events (SSE) figures from rtgen's benchmark",
+        "- Sizing: 200,000 connections and 100 msg/s to 1,000 subscribers each",
+        "  scale.servers = 1  (yields to your sizing answers)\n",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+}
+
+#[test]
+fn a_small_load_is_one_instance_without_redis() {
+    let report = json_of(&[
+        "advise",
+        "--preset",
+        "news-feed",
+        "--set",
+        "scale.connections=1000",
+        "--set",
+        "scale.messages_per_second=0.5",
+        "--set",
+        "scale.subscribers_per_message=100",
+    ]);
+    assert_eq!(report["sizing"]["instances"], 1);
+    assert_eq!(report["sizing"]["redis_publishes_per_second"], Value::Null);
+    assert_eq!(report["sizing"]["deliveries_per_second"], 50.0);
+    assert_eq!(report["answers"]["scale"]["servers"], 1);
+    assert_eq!(report["fanout"], "memory");
+}

@@ -286,3 +286,62 @@ fn the_servers_question_says_what_more_than_one_means_and_the_checklist_marks_fo
     p.exp_eof().unwrap();
     assert_eq!(exit_code(&p), 130);
 }
+
+#[test]
+fn not_knowing_the_servers_asks_for_the_load_and_sizes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(
+        dir.path(),
+        &[
+            "advise",
+            "--set",
+            "traffic.direction=server-to-client",
+            "--set",
+            "traffic.use_case=news-feed",
+            "--set",
+            "traffic.freshness=instant",
+        ],
+    );
+    p.exp_string("if you do not know").unwrap();
+    p.exp_string("How many servers").unwrap();
+    press(&mut p, "?\r");
+    p.exp_string("How many clients are connected at the busiest moment?")
+        .unwrap();
+    press(&mut p, "lots\r");
+    p.exp_string("must be an integer").unwrap();
+    // dialoguer keeps the rejected text: erase it before the real answer.
+    press(&mut p, &"\x7f".repeat(4));
+    press(&mut p, "200000\r");
+    p.exp_string("How many messages are published per second")
+        .unwrap();
+    press(&mut p, "100\r");
+    p.exp_string("How many clients receive a typical message?")
+        .unwrap();
+    press(&mut p, "1000\r");
+    p.exp_string("Which constraints apply?").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Who may read which channels?").unwrap();
+    press(&mut p, "\r");
+
+    p.exp_string("fan-out:  redis").unwrap();
+    p.exp_string("Sizing").unwrap();
+    p.exp_string("deliveries/s              100,000").unwrap();
+    p.exp_string("Save these answers").unwrap();
+    press(&mut p, "y");
+    p.exp_string("File name").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Saved to rtgen.toml").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+
+    let report = advise_json(dir.path(), "rtgen.toml");
+    assert_eq!(report["answers"]["scale"]["connections"], 200_000);
+    assert_eq!(report["sizing"]["deliveries_per_second"], 100_000.0);
+    let instances = report["sizing"]["instances"].as_u64().unwrap();
+    assert!(instances > 1);
+    assert_eq!(
+        report["answers"]["scale"]["servers"].as_u64(),
+        Some(instances)
+    );
+    assert_eq!(report["fanout"], "redis");
+}

@@ -165,3 +165,61 @@ fn ctrl_c_in_the_interview_exits_130_and_writes_nothing() {
     assert_eq!(exit_code(&p), 130);
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }
+
+#[test]
+fn a_load_instead_of_a_server_count_is_recorded_and_sized_in_the_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(
+        dir.path(),
+        &[
+            "new",
+            "sized",
+            "--set",
+            "traffic.direction=server-to-client",
+            "--set",
+            "traffic.use_case=news-feed",
+            "--set",
+            "traffic.freshness=instant",
+        ],
+    );
+    p.exp_string("How many servers will hold client connections?")
+        .unwrap();
+    press(&mut p, "?\r");
+    p.exp_string("How many clients are connected at the busiest moment?")
+        .unwrap();
+    press(&mut p, "1000\r");
+    p.exp_string("How many messages are published per second")
+        .unwrap();
+    press(&mut p, "0\r");
+    p.exp_string("out of range").unwrap();
+    press(&mut p, "\x7f0.5\r");
+    p.exp_string("How many clients receive a typical message?")
+        .unwrap();
+    press(&mut p, "100\r");
+    p.exp_string("Which constraints apply?").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Who may read which channels?").unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Which strategy should the service use?")
+        .unwrap();
+    press(&mut p, "\r");
+    p.exp_string("Created sized").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+
+    let record = std::fs::read_to_string(dir.path().join("sized/rtgen.toml")).unwrap();
+    assert!(
+        record.contains(
+            "[scale]\nconnections = 1000\nmessages_per_second = 0.5\nsubscribers_per_message = 100\n"
+        ),
+        "the load is recorded, not the computed count: {record}"
+    );
+    assert!(record.contains("fanout = \"memory\""), "{record}");
+    let decision = std::fs::read_to_string(dir.path().join("sized/DECISION.md")).unwrap();
+    assert!(
+        decision.contains("- servers: 1, computed from the load below"),
+        "{decision}"
+    );
+    assert!(decision.contains("## Sizing"), "{decision}");
+    assert!(decision.contains("| deliveries/s | 50 |"), "{decision}");
+}

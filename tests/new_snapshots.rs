@@ -12,9 +12,14 @@ use rtgen::advisor;
 use rtgen::answers::file;
 use rtgen::generate::{self, FANOUTS, ProjectName, STRATEGIES, Templates};
 
-/// Realistic answers (what `--preset news-feed` gives) with the combination pinned.
+/// Realistic answers (what `--preset news-feed` gives) with the combination pinned; the
+/// Redis combinations give the load instead of `servers`, so the sizing is snapshotted too.
 fn answers_text(strategy: &str, fanout: &str) -> String {
-    let servers = if fanout == "redis" { 3 } else { 1 };
+    let scale = if fanout == "redis" {
+        "connections = 200_000\nmessages_per_second = 100\nsubscribers_per_message = 1_000"
+    } else {
+        "servers = 1"
+    };
     format!(
         r#"
 name = "live-scores"
@@ -26,7 +31,7 @@ use_case = "news-feed"
 freshness = "seconds"
 
 [scale]
-servers = {servers}
+{scale}
 
 [generate]
 strategy = "{strategy}"

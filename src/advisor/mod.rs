@@ -1,17 +1,20 @@
 //! The decision framework: a pure function from validated answers to a recommendation.
 
+pub mod figures;
 mod overrides;
 mod ranking;
 pub mod rules;
+pub mod sizing;
 
 use serde::Serialize;
 
 use crate::answers::{Answers, Auth, Direction, Fanout, Freshness, Strategy, Upstream};
 use crate::notes;
+pub use sizing::Sizing;
 
 /// What the advisor recommends, what was chosen (the same unless the user overrode it),
 /// and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Recommendation {
     /// The chosen strategy: the recommended one unless `generate.strategy` overrides it.
     pub strategy: Strategy,
@@ -32,6 +35,12 @@ pub struct Recommendation {
     pub cons: Vec<Con>,
     /// All four strategies: the chosen one first, then by score.
     pub ranking: Vec<Ranked>,
+    /// Instances that hold client connections: `scale.servers` where it was answered, the
+    /// sizing's instances otherwise.
+    pub servers: u32,
+    /// What the sizing answers (`scale.connections` and the other two) come to for the
+    /// chosen strategy; `None` without them.
+    pub sizing: Option<Sizing>,
 }
 
 impl Recommendation {
@@ -127,7 +136,27 @@ pub fn advise(answers: &Answers) -> Result<Recommendation, Conflict> {
         _ => (recommended, recommended_upstream),
     };
 
-    let servers = answers.scale.servers;
+    let sizing = answers
+        .scale
+        .load
+        .map(|load| sizing::size(load, strategy, answers.traffic.freshness));
+    // An answered servers wins; otherwise the sizing decides how many there are.
+    let (servers, sizing_decides) = match (answers.scale.servers, &sizing) {
+        (Some(servers), _) => (servers, false),
+        (None, Some(sizing)) => (sizing.instances, true),
+        // `validate` never lets this through; answers built by hand can.
+        (None, None) => {
+            return Err(Conflict {
+                key: "scale.servers",
+                message:
+                    "scale.servers is missing, and so are the sizing answers that would compute it"
+                        .into(),
+                hint: "give scale.servers, or scale.connections, scale.messages_per_second and \
+                       scale.subscribers_per_message"
+                    .into(),
+            });
+        }
+    };
     let recommended_fanout = if servers > 1 {
         Fanout::Redis
     } else {
@@ -135,19 +164,54 @@ pub fn advise(answers: &Answers) -> Result<Recommendation, Conflict> {
     };
     let fanout = match answers.generate.fanout {
         Some(fanout) => {
-            overrides::check_fanout(answers, fanout)?;
-            warnings.extend(overrides::fanout_warning(answers, fanout));
+            overrides::check_fanout(answers, servers, fanout)?;
+            warnings.extend(overrides::fanout_warning(answers, servers, fanout));
             fanout
         }
         None => recommended_fanout,
     };
-    reasons.push(match recommended_fanout {
-        Fanout::Redis => format!(
-            "scale.servers = {servers}: a message published on one server must reach clients held by the others, \
-             so the servers share messages through Redis pub/sub."
-        ),
-        Fanout::Memory => "scale.servers = 1: one server holds every connection, so messages fan out in memory.".into(),
-    });
+    if !sizing_decides {
+        reasons.push(match recommended_fanout {
+            Fanout::Redis => format!(
+                "scale.servers = {servers}: a message published on one server must reach clients held by the \
+                 others, so the servers share messages through Redis pub/sub."
+            ),
+            Fanout::Memory => {
+                "scale.servers = 1: one server holds every connection, so messages fan out in memory.".into()
+            }
+        });
+    }
+    if let (Some(sizing), Some(load)) = (&sizing, answers.scale.load) {
+        // When the sizing decided, its reason says why from the numbers, fan-out included.
+        reasons.push(sizing::reason(sizing, load, sizing_decides));
+        if !sizing_decides && sizing.instances != servers {
+            warnings.push(format!(
+                "scale.servers = {servers} is what you answered, and it wins; the sizing answers come to {} \
+                 instance{}. Leave scale.servers out to use the computed number.",
+                sizing.instances,
+                if sizing.instances == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    if let Some(sizing) = &sizing {
+        if sizing.needed > sizing::max_instances() {
+            warnings.push(format!(
+                "The sizing needs {} instances, more than the {} rtgen plans for: at this load one Redis \
+                 cannot relay every message to every instance; shard channels across separate deployments.",
+                sizing::thousands(sizing.needed),
+                sizing::thousands(sizing::max_instances()),
+            ));
+        }
+        if let Some(load) = answers.scale.load
+            && load.subscribers_per_message > load.connections
+        {
+            warnings.push(format!(
+                "scale.subscribers_per_message = {} is more than scale.connections = {}: a message cannot reach more \
+                 clients than are connected, so the sizing counts {} per message.",
+                load.subscribers_per_message, load.connections, load.connections
+            ));
+        }
+    }
 
     if answers.constraints.mobile {
         reasons.push(if recommended == Strategy::Sse {
@@ -198,6 +262,8 @@ pub fn advise(answers: &Answers) -> Result<Recommendation, Conflict> {
         warnings,
         cons,
         ranking: ranking::rank(answers, recommended, strategy),
+        servers,
+        sizing,
     })
 }
 

@@ -58,26 +58,45 @@ pub fn strategy_warning(answers: &Answers, strategy: Strategy, recommended: Stra
 }
 
 /// Refuses in-memory fan-out across several servers.
-pub fn check_fanout(answers: &Answers, fanout: Fanout) -> Result<(), Conflict> {
-    let servers = answers.scale.servers;
+/// `servers` is the answer or, where the sizing answers stand in for it, the computed count.
+pub fn check_fanout(answers: &Answers, servers: u32, fanout: Fanout) -> Result<(), Conflict> {
     if fanout == Fanout::Memory && servers > 1 {
         return Err(Conflict {
             key: "generate.fanout",
             message: format!(
-                "\"memory\" cannot work with scale.servers = {servers}: a message published on one server would \
-                 never reach clients connected to the other {}",
+                "\"memory\" cannot work with {}: a message published on one server would never reach clients \
+                 connected to the other {}",
+                servers_phrase(answers, servers),
                 servers - 1
             ),
-            hint: "set generate.fanout to \"redis\" or \"auto\", or set scale.servers = 1".into(),
+            hint: match answers.scale.servers {
+                Some(_) => "set generate.fanout to \"redis\" or \"auto\", or set scale.servers = 1".into(),
+                None => "set generate.fanout to \"redis\" or \"auto\"; scale.servers = 1 runs one server \
+                         whatever the sizing says"
+                    .into(),
+            },
         });
     }
     Ok(())
 }
 
-pub fn fanout_warning(answers: &Answers, fanout: Fanout) -> Option<String> {
-    (fanout == Fanout::Redis && answers.scale.servers == 1).then(|| {
-        "generate.fanout = \"redis\" with scale.servers = 1: Redis is one more service to run and monitor; it \
-         pays off once a second server holds connections."
-            .to_string()
+pub fn fanout_warning(answers: &Answers, servers: u32, fanout: Fanout) -> Option<String> {
+    (fanout == Fanout::Redis && servers == 1).then(|| {
+        format!(
+            "generate.fanout = \"redis\" with {}: Redis is one more service to run and monitor; it pays off once \
+             a second server holds connections.",
+            servers_phrase(answers, servers)
+        )
     })
+}
+
+/// `scale.servers = 3`, or `3 servers (computed from the sizing answers)`.
+pub fn servers_phrase(answers: &Answers, servers: u32) -> String {
+    match answers.scale.servers {
+        Some(_) => format!("scale.servers = {servers}"),
+        None => format!(
+            "{servers} server{} (computed from the sizing answers)",
+            if servers == 1 { "" } else { "s" }
+        ),
+    }
 }

@@ -66,6 +66,11 @@ pub enum Problem {
         key: &'static Key,
         value: i64,
     },
+    /// A number outside its key's range; the value as it was read.
+    NumberOutOfRange {
+        key: &'static Key,
+        value: String,
+    },
     /// Boxed: rare, and it would otherwise make every `Result` carrying this error larger.
     BadPackageName(Box<BadName>),
     /// `--set` without `=`.
@@ -92,6 +97,11 @@ pub enum AnswersError {
         use_case_origin: Origin,
         direction: Direction,
         direction_origin: Origin,
+    },
+    /// Some of the sizing answers were given, not all three.
+    PartialSizing {
+        given: Vec<(&'static Key, Origin)>,
+        missing: Vec<&'static Key>,
     },
     /// Required answers are missing and there is no terminal to ask for them.
     Missing { keys: Vec<Missing> },
@@ -137,6 +147,9 @@ impl fmt::Display for AnswersError {
                 Problem::OutOfRange { value, .. } => {
                     write!(f, "{origin}: `{key}` = {value} is out of range")
                 }
+                Problem::NumberOutOfRange { value, .. } => {
+                    write!(f, "{origin}: `{key}` = {value} is out of range")
+                }
                 // The reason names the value already.
                 Problem::BadPackageName(bad) => write!(f, "{origin}: `{key}`: {}", bad.reason),
                 Problem::SetSyntax => write!(
@@ -157,6 +170,20 @@ impl fmt::Display for AnswersError {
                 f,
                 "{use_case_origin}: use case \"{use_case}\" does not belong to direction \"{direction}\""
             ),
+            AnswersError::PartialSizing { given, missing } => {
+                let (first, origin) = &given[0];
+                write!(
+                    f,
+                    "{origin}: `{}` needs {}: the sizing answers come together",
+                    first.path,
+                    and_list(
+                        &missing
+                            .iter()
+                            .map(|k| format!("`{}`", k.path))
+                            .collect::<Vec<_>>()
+                    ),
+                )
+            }
             AnswersError::Missing { keys } => write!(
                 f,
                 "{} required answer{} missing, and without a terminal rtgen cannot ask for {}",
@@ -185,7 +212,8 @@ impl AnswersError {
                 }
                 Problem::WrongType { key, .. }
                 | Problem::NotAllowed { key, .. }
-                | Problem::OutOfRange { key, .. } => {
+                | Problem::OutOfRange { key, .. }
+                | Problem::NumberOutOfRange { key, .. } => {
                     vec![format!("allowed values: {}", key.kind.allowed())]
                 }
                 Problem::NotATable { .. }
@@ -210,6 +238,15 @@ impl AnswersError {
                     )
                 ),
             ],
+            AnswersError::PartialSizing { given, missing } => given
+                .iter()
+                .map(|(key, origin)| format!("given:   {} (from {origin})", key.path))
+                .chain(
+                    missing
+                        .iter()
+                        .map(|key| format!("missing: {}  {}", key.path, key.kind.allowed())),
+                )
+                .collect(),
             AnswersError::Missing { keys } => {
                 let width = keys.iter().map(|m| m.key.path.len()).max().unwrap_or(0);
                 keys.iter()
@@ -240,6 +277,10 @@ impl AnswersError {
             AnswersError::UseCaseMismatch { .. } => {
                 Some("change traffic.direction, or pick a use case of that direction (\"other\" fits both)".into())
             }
+            AnswersError::PartialSizing { missing, .. } => Some(format!(
+                "add {}, or remove the sizing answers and give scale.servers",
+                and_list(&missing.iter().map(|k| k.path.to_string()).collect::<Vec<_>>())
+            )),
             AnswersError::Missing { keys } => {
                 let example = keys.first().map(|m| m.key.path).unwrap_or("traffic.direction");
                 Some(format!(
@@ -274,7 +315,11 @@ impl AnswersError {
             AnswersError::Invalid { key, .. } => Some(key),
             AnswersError::UseCaseMismatch { .. } => Some(keys::USE_CASE.key.path),
             AnswersError::Missing { keys } if keys.len() == 1 => Some(keys[0].key.path),
+            AnswersError::PartialSizing { missing, .. } if missing.len() == 1 => {
+                Some(missing[0].path)
+            }
             AnswersError::Syntax { .. }
+            | AnswersError::PartialSizing { .. }
             | AnswersError::Missing { .. }
             | AnswersError::Several(_) => None,
         }
@@ -297,6 +342,28 @@ impl AnswersError {
                             missing.key.path
                         ),
                         allowed: Some(missing.values.clone()),
+                    })
+                    .collect(),
+                AnswersError::PartialSizing { given, missing } => missing
+                    .iter()
+                    .map(|key| JsonError {
+                        key: Some(key.path.to_string()),
+                        line: None,
+                        column: None,
+                        message: format!(
+                            "`{}` is missing: {}, so all three sizing answers are needed",
+                            key.path,
+                            and_list(
+                                &given
+                                    .iter()
+                                    .map(|(key, origin)| format!(
+                                        "`{}` is given ({origin})",
+                                        key.path
+                                    ))
+                                    .collect::<Vec<_>>()
+                            )
+                        ),
+                        allowed: Some(values_or_description(key)),
                     })
                     .collect(),
                 other => vec![JsonError {
@@ -324,6 +391,7 @@ impl AnswersError {
             AnswersError::UseCaseMismatch {
                 use_case_origin, ..
             } => Some(use_case_origin),
+            AnswersError::PartialSizing { given, .. } => given.first().map(|(_, origin)| origin),
             AnswersError::Missing { .. } | AnswersError::Several(_) => None,
         }
     }
@@ -337,6 +405,7 @@ impl AnswersError {
                 Problem::WrongType { key, .. }
                 | Problem::NotAllowed { key, .. }
                 | Problem::OutOfRange { key, .. }
+                | Problem::NumberOutOfRange { key, .. }
                 | Problem::MissingInRecord { key } => Some(values_or_description(key)),
                 Problem::NotATable { .. } | Problem::BadPackageName(_) | Problem::SetSyntax => None,
             },
@@ -348,9 +417,19 @@ impl AnswersError {
                     .collect(),
             ),
             AnswersError::Syntax { .. }
+            | AnswersError::PartialSizing { .. }
             | AnswersError::Missing { .. }
             | AnswersError::Several(_) => None,
         }
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 

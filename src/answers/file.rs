@@ -176,6 +176,12 @@ fn raw<'a>(value: &'a DeValue<'_>) -> Raw<'a> {
         DeValue::Integer(i) => {
             Raw::Int(i64::from_str_radix(i.as_str(), i.radix()).unwrap_or(i64::MAX))
         }
+        // toml keeps the float as written; `_` separators are allowed there, not in Rust.
+        DeValue::Float(f) => f
+            .as_str()
+            .replace('_', "")
+            .parse()
+            .map_or(Raw::Other("a float"), Raw::Float),
         other => Raw::Other(article(other.type_str())),
     }
 }

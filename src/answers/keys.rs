@@ -12,7 +12,7 @@
 use super::Answers;
 use super::error::{AnswersError, BadName, Origin, Problem};
 use super::model::{
-    Auth, Direction, Fanout, Freshness, Named, Override, Strategy, Upstream, UseCase,
+    Auth, Direction, Fanout, Freshness, Named, Override, PerSecond, Strategy, Upstream, UseCase,
 };
 use super::partial::{PartialAnswers, Raw, Sourced};
 use super::suggest::closest;
@@ -31,6 +31,10 @@ pub enum Kind {
         min: i64,
         max: i64,
     },
+    /// A number, written with or without a fraction: greater than 0, at most `max`.
+    Number {
+        max: f64,
+    },
     Bool,
 }
 
@@ -40,6 +44,7 @@ impl Kind {
         match self {
             Kind::Text | Kind::PackageName | Kind::Choice(_) => "a string",
             Kind::Integer { .. } => "an integer",
+            Kind::Number { .. } => "a number",
             Kind::Bool => "a boolean (true or false)",
         }
     }
@@ -51,6 +56,7 @@ impl Kind {
             Kind::PackageName => "a cargo package name such as \"live-scores\"".into(),
             Kind::Choice(names) => quoted_list(&names()),
             Kind::Integer { min, max } => format!("an integer from {min} to {max}"),
+            Kind::Number { max } => format!("a number greater than 0, at most {max}"),
             Kind::Bool => "true or false".into(),
         }
     }
@@ -60,7 +66,9 @@ impl Kind {
         match self {
             Kind::Choice(names) => names(),
             Kind::Bool => vec!["true", "false"],
-            Kind::Text | Kind::PackageName | Kind::Integer { .. } => Vec::new(),
+            Kind::Text | Kind::PackageName | Kind::Integer { .. } | Kind::Number { .. } => {
+                Vec::new()
+            }
         }
     }
 }
@@ -85,6 +93,8 @@ pub enum Need {
     Optional { default: &'static str },
     /// May be left out; the default follows from other answers as `rule` says.
     Derived { rule: &'static str },
+    /// Needed unless other answers let rtgen compute it, as `rule` says.
+    RequiredUnless { rule: &'static str },
 }
 
 /// What every key has, whatever the type of its value.
@@ -176,6 +186,28 @@ impl Value for u32 {
 
     fn to_toml(&self) -> String {
         self.to_string()
+    }
+}
+
+impl Value for PerSecond {
+    fn check(key: &'static Key, raw: Raw<'_>) -> Result<Self, Problem> {
+        let value = match (key.kind, raw) {
+            (Kind::Number { .. }, Raw::Float(value)) => value,
+            // `messages_per_second = 100` is a number too, though TOML calls it an integer.
+            (Kind::Number { .. }, Raw::Int(value)) => value as f64,
+            _ => return Err(wrong_type(key, raw)),
+        };
+        match (key.kind, PerSecond::new(value)) {
+            (Kind::Number { max }, Some(rate)) if value <= max => Ok(rate),
+            _ => Err(Problem::NumberOutOfRange {
+                key,
+                value: value.to_string(),
+            }),
+        }
+    }
+
+    fn to_toml(&self) -> String {
+        toml::Value::Float(self.get()).to_string()
     }
 }
 
@@ -479,7 +511,8 @@ pub static SERVERS: Def<u32> = def(
     Key {
         question: Some("How many servers will hold client connections?"),
         question_hint: Some(
-            "1 fans messages out in memory; more than 1 means the servers share them through Redis pub/sub",
+            "1 fans messages out in memory; more than 1 means the servers share them through Redis pub/sub; \
+             ? if you do not know: rtgen sizes it from your load",
         ),
         starter: Some("1"),
         ..key(
@@ -489,13 +522,86 @@ pub static SERVERS: Def<u32> = def(
                 max: SERVERS_MAX,
             },
             "instances that hold client connections; more than 1 means Redis pub/sub",
-            Need::Required,
+            Need::RequiredUnless {
+                rule: "connections, messages_per_second and subscribers_per_message are given: then rtgen \
+                       computes it (a value here still wins; leave \"\" to use the computed one)",
+            },
         )
     },
     no_hint,
     slot!(servers),
-    |a| Some(a.scale.servers),
+    |a| a.scale.servers,
 );
+
+/// The three sizing answers: optional, but all three or none.
+const SIZING: Need = Need::Optional { default: "" };
+
+pub const CONNECTIONS_MAX: i64 = 100_000_000;
+pub const MESSAGES_PER_SECOND_MAX: f64 = 10_000_000.0;
+
+pub static CONNECTIONS: Def<u32> = def(
+    Key {
+        question: Some("How many clients are connected at the busiest moment?"),
+        question_hint: Some("peak concurrent connections, all servers together"),
+        ..key(
+            "scale.connections",
+            Kind::Integer {
+                min: 1,
+                max: CONNECTIONS_MAX,
+            },
+            "peak concurrent clients, all servers together; give all three sizing answers or none: with them rtgen sizes the deployment and computes servers",
+            SIZING,
+        )
+    },
+    no_hint,
+    slot!(connections),
+    |a| a.scale.load.map(|load| load.connections),
+);
+
+pub static MESSAGES_PER_SECOND: Def<PerSecond> = def(
+    Key {
+        question: Some(
+            "How many messages are published per second at peak, all channels together?",
+        ),
+        question_hint: Some("fractions are fine: 0.5 is one message every two seconds"),
+        ..key(
+            "scale.messages_per_second",
+            Kind::Number {
+                max: MESSAGES_PER_SECOND_MAX,
+            },
+            "peak messages published per second, all channels together (a sizing answer)",
+            SIZING,
+        )
+    },
+    no_hint,
+    slot!(messages_per_second),
+    |a| a.scale.load.map(|load| load.messages_per_second),
+);
+
+pub static SUBSCRIBERS_PER_MESSAGE: Def<u32> = def(
+    Key {
+        question: Some("How many clients receive a typical message?"),
+        question_hint: Some(
+            "the audience of one message: 1 for a private notification, everyone for a broadcast",
+        ),
+        ..key(
+            "scale.subscribers_per_message",
+            Kind::Integer {
+                min: 1,
+                max: CONNECTIONS_MAX,
+            },
+            "clients that receive a typical message (a sizing answer)",
+            SIZING,
+        )
+    },
+    no_hint,
+    slot!(subscribers_per_message),
+    |a| a.scale.load.map(|load| load.subscribers_per_message),
+);
+
+/// The sizing answers: given together, they let rtgen compute `scale.servers`.
+pub static SIZING_KEYS: [&dyn AnyKey; 3] =
+    [&CONNECTIONS, &MESSAGES_PER_SECOND, &SUBSCRIBERS_PER_MESSAGE];
 
 pub static WEBSOCKETS_BLOCKED: Def<bool> = def(
     key(
@@ -606,13 +712,16 @@ pub static FANOUT: Def<Override<Fanout>> = def(
 );
 
 /// In file order.
-pub static ALL: [&dyn AnyKey; 13] = [
+pub static ALL: [&dyn AnyKey; 16] = [
     &NAME,
     &DESCRIPTION,
     &DIRECTION,
     &USE_CASE,
     &FRESHNESS,
     &SERVERS,
+    &CONNECTIONS,
+    &MESSAGES_PER_SECOND,
+    &SUBSCRIBERS_PER_MESSAGE,
     &WEBSOCKETS_BLOCKED,
     &LEGACY_CLIENTS,
     &MVP,
@@ -675,6 +784,7 @@ mod tests {
                 Kind::Choice(_) => Raw::Str(values[values.len() - 1]),
                 Kind::Bool => Raw::Bool(true),
                 Kind::Integer { min, .. } => Raw::Int(min),
+                Kind::Number { max } => Raw::Float(max),
                 Kind::Text | Kind::PackageName => Raw::Str("demo"),
             };
             key.assign(&mut answers, raw, Origin::Prompt)

@@ -15,7 +15,9 @@ pub mod template;
 mod validate;
 
 pub use error::{AnswersError, BadName, JsonError, Missing, Origin, Problem};
-pub use model::{Auth, Direction, Fanout, Freshness, Named, Override, Strategy, Upstream, UseCase};
+pub use model::{
+    Auth, Direction, Fanout, Freshness, Named, Override, PerSecond, Strategy, Upstream, UseCase,
+};
 pub use partial::{PartialAnswers, Raw, Sourced};
 use serde::Serialize;
 
@@ -50,8 +52,24 @@ pub struct Traffic {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Scale {
-    /// Instances that hold client connections, 1..=10000.
-    pub servers: u32,
+    /// Instances that hold client connections, 1..=10000, as answered; `None` where the
+    /// sizing answers were given instead and the advisor computes it
+    /// (`Recommendation::servers` holds the number either way).
+    pub servers: Option<u32>,
+    /// The sizing answers, all three or none.
+    #[serde(flatten)]
+    pub load: Option<Load>,
+}
+
+/// The peak load the deployment must carry: what the advisor sizes instances from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Load {
+    /// Peak concurrent clients, all servers together.
+    pub connections: u32,
+    /// Peak publishes per second, all channels together.
+    pub messages_per_second: PerSecond,
+    /// Clients that receive a typical message.
+    pub subscribers_per_message: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

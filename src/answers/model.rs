@@ -175,6 +175,30 @@ impl Direction {
     }
 }
 
+/// A rate per second: finite and greater than 0, so it is never NaN and `Eq` holds.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct PerSecond(f64);
+
+impl Eq for PerSecond {}
+
+impl PerSecond {
+    /// `None` unless `value` is finite and greater than 0.
+    pub fn new(value: f64) -> Option<Self> {
+        (value.is_finite() && value > 0.0).then_some(PerSecond(value))
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for PerSecond {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// A `[generate]` value as written: `auto` leaves the choice to the advisor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Override<T> {

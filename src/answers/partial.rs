@@ -4,7 +4,7 @@
 
 use super::error::Origin;
 use super::keys;
-use super::model::{Auth, Direction, Fanout, Freshness, Override, Strategy, UseCase};
+use super::model::{Auth, Direction, Fanout, Freshness, Override, PerSecond, Strategy, UseCase};
 
 /// A value and where it came from, so later errors can point at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,12 +14,13 @@ pub struct Sourced<T> {
 }
 
 /// A value as a source delivers it, before it is checked against its key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Raw<'a> {
     Str(&'a str),
     Int(i64),
+    Float(f64),
     Bool(bool),
-    /// A TOML type rtgen never accepts (float, array, date...), by name.
+    /// A TOML type rtgen never accepts (array, date...), by name.
     Other(&'static str),
 }
 
@@ -28,6 +29,7 @@ impl Raw<'_> {
         match self {
             Raw::Str(s) => format!("the string \"{s}\""),
             Raw::Int(i) => format!("the integer {i}"),
+            Raw::Float(x) => format!("a float ({x})"),
             Raw::Bool(b) => format!("the boolean {b}"),
             Raw::Other(kind) => kind.to_string(),
         }
@@ -43,6 +45,9 @@ pub struct PartialAnswers {
     pub use_case: Option<Sourced<UseCase>>,
     pub freshness: Option<Sourced<Freshness>>,
     pub servers: Option<Sourced<u32>>,
+    pub connections: Option<Sourced<u32>>,
+    pub messages_per_second: Option<Sourced<PerSecond>>,
+    pub subscribers_per_message: Option<Sourced<u32>>,
     pub websockets_blocked: Option<Sourced<bool>>,
     pub legacy_clients: Option<Sourced<bool>>,
     pub mvp: Option<Sourced<bool>>,

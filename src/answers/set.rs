@@ -73,10 +73,20 @@ fn apply(answers: &mut PartialAnswers, arg: &str) -> Result<(), AnswersError> {
 }
 
 /// Reads the text as the key's type would be written in TOML; quotes around strings are
-/// optional on the command line.
-fn raw(kind: Kind, value: &str) -> Raw<'_> {
+/// optional on the command line (and at the interview's text prompts, which use it too).
+pub fn raw(kind: Kind, value: &str) -> Raw<'_> {
     match kind {
         Kind::Integer { .. } => value.parse().map_or(Raw::Str(value), Raw::Int),
+        // Only finite decimals: Rust would also read "inf" and "NaN", which TOML spells
+        // differently and no rate can be.
+        Kind::Number { .. }
+            if value
+                .chars()
+                .all(|c| c.is_ascii_digit() || ".eE+-".contains(c)) =>
+        {
+            value.parse().map_or(Raw::Str(value), Raw::Float)
+        }
+        Kind::Number { .. } => Raw::Str(value),
         Kind::Bool => value.parse().map_or(Raw::Str(value), Raw::Bool),
         Kind::Text | Kind::PackageName | Kind::Choice(_) => Raw::Str(unquote(value)),
     }
@@ -122,6 +132,27 @@ mod tests {
         assert_eq!(answers.use_case.unwrap().value, UseCase::Chat);
         assert_eq!(answers.servers.unwrap().value, 4);
         assert!(answers.mvp.unwrap().value);
+    }
+
+    #[test]
+    fn a_rate_takes_a_fraction_or_a_whole_number() {
+        let answers = set(&[
+            "scale.messages_per_second=0.25",
+            "scale.connections=10",
+            "scale.subscribers_per_message=3",
+        ])
+        .unwrap();
+        assert_eq!(answers.messages_per_second.unwrap().value.get(), 0.25);
+        assert_eq!(answers.connections.unwrap().value, 10);
+        assert_eq!(answers.subscribers_per_message.unwrap().value, 3);
+        let whole = set(&["scale.messages_per_second=100"]).unwrap();
+        assert_eq!(whole.messages_per_second.unwrap().value.get(), 100.0);
+        for bad in ["NaN", "inf", "-1", "0", "1e12", ""] {
+            assert!(
+                set(&[&format!("scale.messages_per_second={bad}")]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

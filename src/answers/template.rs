@@ -56,9 +56,14 @@ fn render(answers: Option<&Answers>) -> String {
             capitalize(key.about),
             allowed_line(key)
         ));
-        let value = answers
-            .and_then(|answers| spec.toml_value(answers))
-            .unwrap_or_else(|| default_of(key));
+        let value = match answers {
+            // Left out of validated answers: `scale.servers` computed from the sizing, or
+            // an optional key without value. Unanswered, so reading it back changes nothing.
+            Some(answers) => spec
+                .toml_value(answers)
+                .unwrap_or_else(|| "\"\"".to_string()),
+            None => default_of(key),
+        };
         out.push_str(&format!("{name} = {value}\n"));
     }
     out
@@ -85,6 +90,7 @@ pub fn allowed_line(key: &Key) -> String {
         Need::Optional { default: "" } => format!("{allowed}; optional"),
         Need::Optional { default } => format!("{allowed}; default: {default}"),
         Need::Derived { rule } => format!("{allowed}; default: {rule}"),
+        Need::RequiredUnless { rule } => format!("{allowed}; required unless {rule}"),
     }
 }
 
@@ -93,10 +99,14 @@ pub fn allowed_line(key: &Key) -> String {
 fn default_of(key: &Key) -> String {
     match key.need {
         Need::Optional { default } if !default.is_empty() => default.to_string(),
-        Need::Required if key.starter.is_some() => key.starter.unwrap_or_default().to_string(),
-        Need::Required | Need::ServerToClient | Need::Optional { .. } | Need::Derived { .. } => {
-            "\"\"".into()
+        Need::Required | Need::RequiredUnless { .. } if key.starter.is_some() => {
+            key.starter.unwrap_or_default().to_string()
         }
+        Need::Required
+        | Need::RequiredUnless { .. }
+        | Need::ServerToClient
+        | Need::Optional { .. }
+        | Need::Derived { .. } => "\"\"".into(),
     }
 }
 
@@ -145,5 +155,22 @@ mod tests {
             .validate()
             .unwrap();
         assert_eq!(again, answers);
+    }
+
+    #[test]
+    fn sizing_answers_read_back_without_pinning_servers() {
+        let source = "[traffic]\ndirection = \"bidirectional\"\nuse_case = \"chat\"\n[scale]\nconnections = 5000\n\
+                      messages_per_second = 2.5\nsubscribers_per_message = 2\n";
+        let answers = file::parse(source, "s").unwrap().validate().unwrap();
+        assert_eq!(answers.scale.servers, None);
+        for text in [filled(&answers), plain(&answers)] {
+            assert!(text.contains("messages_per_second = 2.5\n"), "{text}");
+            assert!(
+                !text.contains("servers = 1"),
+                "the computed servers is not recorded: {text}"
+            );
+            let again = file::parse(&text, "t").unwrap().validate().unwrap();
+            assert_eq!(again.scale, answers.scale);
+        }
     }
 }

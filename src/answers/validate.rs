@@ -5,7 +5,7 @@ use super::error::{AnswersError, Missing, values_or_description};
 use super::keys::{self, Key, quoted_list};
 use super::model::{Auth, Direction, Freshness, Named, UseCase};
 use super::partial::PartialAnswers;
-use super::{Access, Answers, Constraints, GenerateOverrides, Scale, Traffic};
+use super::{Access, Answers, Constraints, GenerateOverrides, Load, Scale, Traffic};
 
 impl PartialAnswers {
     /// The required keys still unanswered, with the values that would fit.
@@ -50,11 +50,45 @@ impl PartialAnswers {
                 values_or_description(&keys::FRESHNESS.key),
             );
         }
-        if self.servers.is_none() {
+        if self.servers.is_none() && self.load().is_none() {
             let key = &keys::SERVERS.key;
-            need(key, key.kind.allowed(), values_or_description(key));
+            need(
+                key,
+                format!(
+                    "{}, or the sizing answers {} to compute it",
+                    key.kind.allowed(),
+                    sizing_paths()
+                ),
+                values_or_description(key),
+            );
         }
         missing
+    }
+
+    /// The sizing answers, when all three were given.
+    fn load(&self) -> Option<Load> {
+        Some(Load {
+            connections: self.connections.as_ref()?.value,
+            messages_per_second: self.messages_per_second.as_ref()?.value,
+            subscribers_per_message: self.subscribers_per_message.as_ref()?.value,
+        })
+    }
+
+    /// Some sizing answers but not all three: an error naming the missing ones.
+    fn partial_sizing(&self) -> Option<AnswersError> {
+        let (given, missing): (Vec<_>, Vec<_>) = keys::SIZING_KEYS
+            .iter()
+            .partition(|key| key.origin(self).is_some());
+        if given.is_empty() || missing.is_empty() {
+            return None;
+        }
+        Some(AnswersError::PartialSizing {
+            given: given
+                .iter()
+                .filter_map(|key: &&dyn keys::AnyKey| Some((key.key(), key.origin(self)?.clone())))
+                .collect(),
+            missing: missing.iter().map(|key| key.key()).collect(),
+        })
     }
 
     pub fn validate(&self) -> Result<Answers, AnswersError> {
@@ -68,13 +102,13 @@ impl PartialAnswers {
                 direction_origin: direction.origin.clone(),
             });
         }
+        if let Some(error) = self.partial_sizing() {
+            return Err(error);
+        }
         let missing = self.missing();
-        let (Some(direction), Some(use_case), Some(servers), true) = (
-            &self.direction,
-            &self.use_case,
-            &self.servers,
-            missing.is_empty(),
-        ) else {
+        let (Some(direction), Some(use_case), true) =
+            (&self.direction, &self.use_case, missing.is_empty())
+        else {
             return Err(AnswersError::Missing { keys: missing });
         };
         let freshness_answer = self.freshness.as_ref().map(|f| f.value);
@@ -97,7 +131,8 @@ impl PartialAnswers {
                 freshness_answer,
             },
             scale: Scale {
-                servers: servers.value,
+                servers: self.servers.as_ref().map(|s| s.value),
+                load: self.load(),
             },
             constraints: Constraints {
                 websockets_blocked: flag(&self.websockets_blocked),
@@ -124,6 +159,14 @@ impl PartialAnswers {
             },
         })
     }
+}
+
+fn sizing_paths() -> String {
+    keys::SIZING_KEYS
+        .iter()
+        .map(|key| key.key().split().1)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn use_case_names(direction: Direction) -> String {

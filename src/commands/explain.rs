@@ -79,6 +79,11 @@ pub fn decision_tree() -> String {
     out.push_str(
         "├─ 3. Fan-out: scale.servers > 1 ──▶ Redis pub/sub; otherwise in-process memory\n",
     );
+    out.push_str(&format!(
+        "│     (without scale.servers, the instances the sizing answers need: CPU and memory\n\
+         │      at most half of a {}-core instance, figures from rtgen's benchmark)\n",
+        crate::advisor::sizing::INSTANCE_CORES
+    ));
     out.push_str("└─ 4. [generate] overrides win, with a warning where they cost something;\n");
     out.push_str("      an override that breaks a hard constraint or cannot work is an error\n");
     out

@@ -82,7 +82,7 @@ pub fn run(args: NewArgs) -> Result<()> {
             "{preset}{}\n{}\n(dry run: nothing was written; without --dry-run rtgen writes {} files to {shown}, \
              and its own copy of them to {}/)\n",
             tree::render(&shown, &plan),
-            report::text::chosen_line(&rec, answers.scale.servers),
+            report::text::chosen_line(&rec),
             plan.files.len(),
             pristine::DIR,
         ));

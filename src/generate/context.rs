@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::name::ProjectName;
-use crate::advisor::Recommendation;
+use crate::advisor::{Recommendation, sizing};
 use crate::answers::{Answers, Auth, Fanout, Freshness, Strategy, Upstream};
 use crate::notes;
 
@@ -32,6 +32,12 @@ pub struct Context<'a> {
     pub recommendation: &'a Recommendation,
     /// The short-polling interval that keeps the promised freshness.
     pub poll_interval_ms: u32,
+    /// The sizing as rows of `[what, how much]` with numbers formatted for prose; empty
+    /// without sizing answers (`recommendation.sizing.basis` says where the figures come from).
+    pub sizing_table: Vec<(&'static str, String)>,
+    /// The sizing answers for prose (`200,000 connections, 100 messages/s, ...`), `""`
+    /// without them.
+    pub sizing_load: String,
 }
 
 impl<'a> Context<'a> {
@@ -51,6 +57,12 @@ impl<'a> Context<'a> {
             answers,
             recommendation: rec,
             poll_interval_ms: poll_interval_ms(answers.traffic.freshness),
+            sizing_table: rec.sizing.as_ref().map(sizing::table).unwrap_or_default(),
+            sizing_load: answers
+                .scale
+                .load
+                .map(sizing::describe_load)
+                .unwrap_or_default(),
         }
     }
 }

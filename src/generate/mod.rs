@@ -22,10 +22,10 @@ pub use write::{Change, TargetState, WriteError, apply, inspect, write_project};
 
 use sha2::{Digest, Sha256};
 
-use crate::advisor::{Choice, Con, Ranked, Recommendation};
+use crate::advisor::{Choice, Con, Ranked, Recommendation, sizing};
 use crate::answers::{
-    Access, Answers, Auth, Constraints, Direction, Fanout, Freshness, GenerateOverrides, Scale,
-    Strategy, Traffic, Upstream, UseCase,
+    Access, Answers, Auth, Constraints, Direction, Fanout, Freshness, GenerateOverrides, Load,
+    PerSecond, Scale, Strategy, Traffic, Upstream, UseCase,
 };
 
 /// The templates compiled into rtgen (`build.rs` makes cargo notice new files).
@@ -112,6 +112,14 @@ pub fn check_templates(templates: &Templates) -> Result<(), TemplateError> {
 /// description full of characters that break unescaped templates.
 pub fn sample(strategy: Strategy, fanout: Fanout, upstream: Upstream) -> (Answers, Recommendation) {
     let bidirectional = upstream != Upstream::None;
+    // Redis combinations also carry a load, so templates render a sizing; their explicit
+    // servers = 3 wins over it, as it would in an answers file.
+    let load = (fanout == Fanout::Redis).then(|| Load {
+        connections: 200_000,
+        messages_per_second: PerSecond::new(100.0).expect("a positive rate"),
+        subscribers_per_message: 1_000,
+    });
+    let sizing = load.map(|load| sizing::size(load, strategy, Freshness::Instant));
     let answers = Answers {
         name: Some("demo-app".into()),
         description: Some(
@@ -133,7 +141,8 @@ pub fn sample(strategy: Strategy, fanout: Fanout, upstream: Upstream) -> (Answer
             freshness_answer: None,
         },
         scale: Scale {
-            servers: if fanout == Fanout::Redis { 3 } else { 1 },
+            servers: Some(if load.is_some() { 3 } else { 1 }),
+            load,
         },
         constraints: Constraints::default(),
         access: Access { auth: Auth::Jwt },
@@ -158,6 +167,8 @@ pub fn sample(strategy: Strategy, fanout: Fanout, upstream: Upstream) -> (Answer
             problem: "Sample problem.".into(),
             mitigation: "Sample mitigation.".into(),
         }],
+        servers: if fanout == Fanout::Redis { 3 } else { 1 },
+        sizing,
         ranking: STRATEGIES
             .iter()
             .rev()

@@ -116,10 +116,20 @@ pub fn layer(sources: &AnswerSources) -> Result<PartialAnswers> {
         })?;
         answers = answers.overlay(preset);
     }
+    let mut given = PartialAnswers::default();
     if let Some(path) = &sources.answers {
-        answers = answers.overlay(file::read(path)?);
+        given = given.overlay(file::read(path)?);
     }
-    answers = answers.overlay(set::parse_all(&sources.set)?);
+    given = given.overlay(set::parse_all(&sources.set)?);
+    // A preset's `servers` is a guess for a demo; sizing answers in a file or `--set` are
+    // the team's own numbers, so they decide unless the team also gave `servers`.
+    let sized = keys::SIZING_KEYS
+        .iter()
+        .any(|key| key.origin(&given).is_some());
+    if sized && given.servers.is_none() {
+        answers.servers = None;
+    }
+    answers = answers.overlay(given);
     if let Some(choice) = sources.strategy {
         answers.strategy = Some(Sourced {
             value: choice.into(),
@@ -173,7 +183,12 @@ impl Question {
             Question::Direction => keys::DIRECTION.get(answers).is_none(),
             Question::UseCase => keys::USE_CASE.get(answers).is_none(),
             Question::Freshness => keys::FRESHNESS.get(answers).is_none(),
-            Question::Servers => keys::SERVERS.get(answers).is_none(),
+            Question::Servers => {
+                keys::SERVERS.get(answers).is_none()
+                    && keys::SIZING_KEYS
+                        .iter()
+                        .all(|k| k.origin(answers).is_none())
+            }
             Question::Constraints => keys::CONSTRAINTS.iter().any(|k| k.get(answers).is_none()),
             Question::Auth => keys::AUTH.get(answers).is_none(),
         }
@@ -204,8 +219,16 @@ impl Question {
             }
             Question::Freshness => pick(&keys::FRESHNESS, Freshness::ALL, 0, answers),
             Question::Servers => {
-                let servers = ask_servers()?;
-                assign(&keys::SERVERS, Raw::Int(servers), answers)?;
+                match ask_servers()? {
+                    Some(servers) => assign(&keys::SERVERS, Raw::Int(servers), answers)?,
+                    // Not known: the three answers the advisor sizes the deployment from.
+                    None => {
+                        for key in keys::SIZING_KEYS {
+                            let text = ask_value(key)?;
+                            assign(key, set::raw(key.key().kind, &text), answers)?;
+                        }
+                    }
+                }
                 Ok(Step::Done(()))
             }
             Question::Constraints => ask_constraints(answers),
@@ -267,7 +290,8 @@ fn prompt_of(key: &Key) -> String {
     key.question.unwrap_or(key.about).to_string()
 }
 
-fn ask_servers() -> Result<i64> {
+/// The number of servers, or `None` when the user answers `?` (does not know).
+fn ask_servers() -> Result<Option<i64>> {
     let key = &keys::SERVERS.key;
     let text: String = Input::with_theme(&theme())
         .with_prompt(prompt_of(key))
@@ -278,23 +302,49 @@ fn ask_servers() -> Result<i64> {
 }
 
 /// The prompt's check is the file's check: the same `assign` on the same key.
-fn check_servers(text: &str) -> Result<i64, String> {
+fn check_servers(text: &str) -> Result<Option<i64>, String> {
     let text = text.trim();
+    if text == "?" {
+        return Ok(None);
+    }
     if text.is_empty() {
         // An empty string is "unanswered" to `assign`, but this prompt needs a number.
-        return Err("enter a whole number of servers, from 1 up".to_string());
+        return Err(
+            "enter a whole number of servers, from 1 up, or ? to size it from your load"
+                .to_string(),
+        );
     }
-    let raw = text.parse::<i64>().map_or(Raw::Str(text), Raw::Int);
-    keys::SERVERS
-        .assign(&mut PartialAnswers::default(), raw, Origin::Prompt)
-        .map_err(|err| {
-            let details = err.details().join("; ");
-            format!("{err} ({details})")
-        })?;
-    match raw {
-        Raw::Int(servers) => Ok(servers),
-        _ => Err(format!("{text:?} is not a whole number of servers")),
+    check_value(&keys::SERVERS, text)?;
+    match text.parse::<i64>() {
+        Ok(servers) => Ok(Some(servers)),
+        Err(_) => Err(format!("{text:?} is not a whole number of servers")),
     }
+}
+
+/// Asks one key's question as text, checked as `--set` would check it.
+fn ask_value(key: &'static dyn AnyKey) -> Result<String> {
+    let text: String = Input::with_theme(&theme())
+        .with_prompt(prompt_of(key.key()))
+        .validate_with(|text: &String| check_value(key, text))
+        .interact_text()?;
+    check_value(key, &text).map_err(|message| Error::usage(message, None))?;
+    Ok(text.trim().to_string())
+}
+
+fn check_value(key: &'static dyn AnyKey, text: &str) -> Result<(), String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(format!("enter {}", key.key().kind.allowed()));
+    }
+    key.assign(
+        &mut PartialAnswers::default(),
+        set::raw(key.key().kind, text),
+        Origin::Prompt,
+    )
+    .map_err(|err| {
+        let details = err.details().join("; ");
+        format!("{err} ({details})")
+    })
 }
 
 /// One checklist for the constraints no source answered; unticked means false.
@@ -488,7 +538,19 @@ mod tests {
 
     #[test]
     fn the_servers_prompt_uses_the_file_rules() {
-        assert_eq!(check_servers(" 12 "), Ok(12));
+        assert_eq!(check_servers(" 12 "), Ok(Some(12)));
+        assert_eq!(check_servers("?"), Ok(None));
+        assert!(
+            check_value(&keys::MESSAGES_PER_SECOND, "0")
+                .unwrap_err()
+                .contains("out of range")
+        );
+        assert!(
+            check_value(&keys::CONNECTIONS, "")
+                .unwrap_err()
+                .contains("an integer from 1")
+        );
+        assert_eq!(check_value(&keys::MESSAGES_PER_SECOND, " 0.5 "), Ok(()));
         assert!(check_servers("0").unwrap_err().contains("out of range"));
         assert!(
             check_servers("10001")
@@ -524,13 +586,43 @@ mod tests {
             crate::answers::UseCase::Chat,
             "from the preset"
         );
-        assert_eq!(answers.scale.servers, 7, "--set beats the file");
+        assert_eq!(answers.scale.servers, Some(7), "--set beats the file");
         assert_eq!(
             answers.generate.strategy,
             Some(Strategy::LongPolling),
             "the flag beats the file"
         );
         assert_eq!(answers.generate.fanout, Some(crate::answers::Fanout::Redis));
+    }
+
+    #[test]
+    fn a_presets_servers_yield_to_sizing_answers_but_not_to_nothing() {
+        let sized = |set: &[&str]| {
+            let sources = AnswerSources {
+                preset: Some("game".into()),
+                set: set.iter().map(|s| s.to_string()).collect(),
+                ..AnswerSources::default()
+            };
+            complete(layer(&sources).unwrap(), false).unwrap().scale
+        };
+        let preset_only = sized(&[]);
+        assert!(
+            preset_only.servers.is_some_and(|s| s > 1),
+            "{preset_only:?}"
+        );
+        let load = [
+            "scale.connections=1000",
+            "scale.messages_per_second=1",
+            "scale.subscribers_per_message=100",
+        ];
+        let from_load = sized(&load);
+        assert_eq!(
+            from_load.servers, None,
+            "the preset's 2 yields: computed by the advisor"
+        );
+        assert_eq!(from_load.load.unwrap().connections, 1000);
+        let explicit = sized(&[&load[..], &["scale.servers=4"]].concat());
+        assert_eq!(explicit.servers, Some(4), "an explicit servers still wins");
     }
 
     #[test]

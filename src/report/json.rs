@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::advisor::{Choice, Con, Ranked, Recommendation};
+use crate::advisor::{Choice, Con, Ranked, Recommendation, Sizing};
 use crate::answers::{Answers, Auth, Fanout, Strategy, Upstream};
 
 #[derive(Serialize)]
@@ -18,8 +18,12 @@ struct Report<'a> {
     warnings: &'a [String],
     cons: &'a [Con],
     ranking: &'a [Ranked],
-    /// The normalized answers the advice was computed from.
-    answers: &'a Answers,
+    /// Present only when the sizing answers were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sizing: Option<&'a Sizing>,
+    /// The normalized answers the advice was computed from, with `scale.servers` as used:
+    /// answered, or computed by the sizing.
+    answers: Answers,
 }
 
 pub fn render(rec: &Recommendation, answers: &Answers) -> String {
@@ -33,7 +37,14 @@ pub fn render(rec: &Recommendation, answers: &Answers) -> String {
         warnings: &rec.warnings,
         cons: &rec.cons,
         ranking: &rec.ranking,
-        answers,
+        sizing: rec.sizing.as_ref(),
+        answers: Answers {
+            scale: crate::answers::Scale {
+                servers: Some(rec.servers),
+                ..answers.scale
+            },
+            ..answers.clone()
+        },
     };
     serde_json::to_string_pretty(&report).expect("the report has only strings, numbers and enums")
 }

@@ -3,7 +3,7 @@
 
 use console::style;
 
-use crate::advisor::Recommendation;
+use crate::advisor::{Recommendation, Sizing, sizing};
 use crate::answers::{Answers, Direction, Named, PartialAnswers, Upstream, presets};
 use crate::notes;
 
@@ -38,12 +38,17 @@ pub fn render(rec: &Recommendation, answers: &Answers) -> String {
         rec.upstream,
         upstream_text(rec.upstream)
     ));
-    line(format!(
-        "  fan-out:  {}",
-        fanout_text(rec, answers.scale.servers)
-    ));
+    line(format!("  fan-out:  {}", fanout_text(rec, rec.servers)));
     line(format!("  access:   {}  ({})", rec.auth, auth_text(rec)));
     line(format!("  for:      {}", describe(answers)));
+
+    if let Some(sizing) = &rec.sizing {
+        line(String::new());
+        line(style("Sizing").bold().to_string());
+        for row in sizing_rows(sizing) {
+            line(format!("  {row}"));
+        }
+    }
 
     line(String::new());
     line(style("Why").bold().to_string());
@@ -91,8 +96,20 @@ pub fn render(rec: &Recommendation, answers: &Answers) -> String {
     out
 }
 
+/// The sizing as a short two-column table, then its basis.
+pub fn sizing_rows(sizing: &Sizing) -> Vec<String> {
+    let rows = sizing::table(sizing);
+    let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+    let mut out: Vec<String> = rows
+        .into_iter()
+        .map(|(label, value)| format!("{label:width$}  {value}"))
+        .collect();
+    out.push(format!("basis: {}", sizing.basis));
+    out
+}
+
 /// One line saying what would be generated, for `rtgen new --dry-run`.
-pub fn chosen_line(rec: &Recommendation, servers: u32) -> String {
+pub fn chosen_line(rec: &Recommendation) -> String {
     format!(
         "Strategy: {}{}\nFan-out:  {}\nAccess:   {}",
         rec.strategy,
@@ -104,7 +121,7 @@ pub fn chosen_line(rec: &Recommendation, servers: u32) -> String {
         } else {
             String::new()
         },
-        fanout_text(rec, servers),
+        fanout_text(rec, rec.servers),
         rec.auth,
     )
 }
@@ -115,11 +132,15 @@ pub fn preset_answers(preset: &str, layered: &PartialAnswers) -> String {
     let mut out = format!("{}\n", style(format!("Preset {preset} answers")).bold());
     let used = layered.given();
     for (key, value, _) in presets::load(preset).map(|p| p.given()).unwrap_or_default() {
-        match used.iter().find(|(k, v, _)| *k == key && *v != value) {
-            Some((_, _, origin)) => {
+        match used.iter().find(|(k, _, _)| *k == key) {
+            Some((_, v, origin)) if *v != value => {
                 out.push_str(&format!("  {key} = {value}  (replaced by {origin})\n"))
             }
-            None => out.push_str(&format!("  {key} = {value}\n")),
+            Some(_) => out.push_str(&format!("  {key} = {value}\n")),
+            // Layering drops only a preset's `servers`, when sizing answers replace it.
+            None => out.push_str(&format!(
+                "  {key} = {value}  (yields to your sizing answers)\n"
+            )),
         }
     }
     out
