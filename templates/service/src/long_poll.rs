@@ -17,7 +17,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::AppState;
-use crate::direct::{self, Answered};
+use crate::engine::direct::{self, Answer, Answered};
+use crate::engine::events::{Delivery, Open, SharedEvents, Transport};
 use crate::error::ApiError;
 use crate::hub::{Replay, Subscriber};
 use crate::id::Id;
@@ -49,49 +50,56 @@ pub fn encode(envelope: &Envelope<'_>) -> Bytes {
         .unwrap_or_default()
 }
 
-/// `GET /poll` on a connection hyper serves (see [`crate::direct`] for the others).
+/// `GET /poll` on a connection hyper serves (see [`Answer`] for the others).
 async fn poll(
     State(state): State<AppState>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let reply = match start(&state, &query).await? {
         Start::Now(reply) => reply,
-        Start::Held(held) => held.wait(&mut state.shutdown.clone()).await,
+        Start::Held(held) => {
+            let _open = Open::new(&state.events, Transport::LongPoll);
+            held.wait(&mut state.shutdown.clone()).await
+        }
     };
-    Ok((HEADERS, reply.body()).into_response())
+    Ok((HEADERS, reply.body(&state.events)).into_response())
 }
 
-/// `GET /poll` on the socket itself, so a held poll costs no more than its
-/// subscription. The connection stays open for the client's next poll.
-pub async fn answer(
-    stream: &mut TcpStream,
-    state: &AppState,
-    request: direct::Request,
-) -> Answered {
-    let Some(query) = request.query("/poll") else {
-        return Answered::ToHyper;
-    };
-    let mut shutdown = state.shutdown.clone();
-    let started = start(state, &query).await;
-    let Some(start) = request.commit(stream, started, &mut shutdown).await else {
-        return Answered::Close;
-    };
-    tracing::debug!(uri = %request.uri, "poll");
-    let reply = match start {
-        Start::Now(reply) => reply,
-        Start::Held(held) => tokio::select! {
-            reply = held.wait(&mut shutdown) => reply,
-            // A client that gives up frees its subscription at once.
-            () = closed(stream) => return Answered::Close,
-        },
-    };
-    let body = reply.body();
-    let close = request.close || shutdown.has_begun();
-    let mut response = direct::ok_head(&HEADERS, Some(body.len()), close);
-    response.put_slice(&body);
-    match direct::write_all(stream, &response, &mut shutdown).await {
-        Ok(()) if !close => Answered::KeepAlive,
-        _ => Answered::Close,
+impl Answer for AppState {
+    /// `GET /poll` on the socket itself, so a held poll costs no more than its
+    /// subscription. The connection stays open for the client's next poll.
+    async fn answer(&self, stream: &mut TcpStream, request: direct::Request) -> Answered {
+        let Some(query) = request.query("/poll") else {
+            return Answered::ToHyper;
+        };
+        let mut shutdown = self.shutdown.clone();
+        let started = start(self, &query).await;
+        let committed = request
+            .commit(stream, started, &mut shutdown, &self.events)
+            .await;
+        let Some(start) = committed else {
+            return Answered::Close;
+        };
+        tracing::debug!(uri = %request.uri, "poll");
+        let reply = match start {
+            Start::Now(reply) => reply,
+            Start::Held(held) => {
+                let _open = Open::new(&self.events, Transport::LongPoll);
+                tokio::select! {
+                    reply = held.wait(&mut shutdown) => reply,
+                    // A client that gives up frees its subscription at once.
+                    () = closed(stream) => return Answered::Close,
+                }
+            }
+        };
+        let body = reply.body(&self.events);
+        let close = request.close || shutdown.has_begun();
+        let mut response = direct::ok_head(&HEADERS, Some(body.len()), close);
+        response.put_slice(&body);
+        match direct::write_all(stream, &response, &mut shutdown).await {
+            Ok(()) if !close => Answered::KeepAlive,
+            _ => Answered::Close,
+        }
     }
 }
 
@@ -213,10 +221,13 @@ struct Reply {
 
 impl Reply {
     /// `{"messages": [...], "cursor": "<id>"}`, plus `"reset": true`, joined from the
-    /// envelopes encoded at publish time.
-    fn body(mut self) -> Bytes {
+    /// envelopes encoded at publish time. What it answers is reported to `events`.
+    fn body(mut self, events: &SharedEvents) -> Bytes {
         // Ids are in order, so the cursor of a truncated batch resumes right after it.
         self.messages.truncate(MAX_MESSAGES);
+        if self.reset {
+            events.reset_sent(Transport::LongPoll);
+        }
         let cursor = self
             .messages
             .last()
@@ -240,6 +251,9 @@ impl Reply {
             body.put_slice(b"\"reset\":true");
         }
         body.put_u8(b'}');
+        if !self.messages.is_empty() {
+            events.delivered(Delivery::one_write(self.messages.len(), size));
+        }
         body.freeze()
     }
 }

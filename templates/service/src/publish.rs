@@ -54,7 +54,9 @@ pub async fn publish(
 /// Stores and fans out `data`: the one path every message takes into the hub,
 /// whichever transport it arrived on.
 pub async fn submit(hub: &Hub, channel: ChannelName, data: &RawValue) -> Result<Id, HubError> {
-    hub.publish(channel, &compact(data)).await
+    let id = hub.publish(channel, &compact(data)).await?;
+    hub.events().publish_accepted();
+    Ok(id)
 }
 
 /// Checks `Authorization: Bearer <token>` in constant time.

@@ -15,6 +15,7 @@ use axum::routing::get;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::AppState;
+use crate::engine::events::{Delivery, Transport};
 use crate::error::ApiError;
 use crate::id::Id;
 use crate::message::{Envelope, Message};
@@ -55,6 +56,14 @@ async fn messages(
     let mut response = if !batch.reset && if_none_match(&headers, &cursor) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
+        if batch.reset {
+            state.events.reset_sent(Transport::ShortPoll);
+        }
+        if !batch.messages.is_empty() {
+            let bytes = batch.messages.iter().map(|m| m.wire.len()).sum();
+            let delivery = Delivery::one_write(batch.messages.len(), bytes);
+            state.events.delivered(delivery);
+        }
         let poll_interval_ms = state.config.poll_interval.as_millis();
         reply(&batch.messages, batch.cursor, batch.reset, poll_interval_ms)
     };

@@ -25,12 +25,13 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::AppState;
-use crate::direct::{self, Answered};
+use crate::engine::direct::{self, Answer, Answered};
+use crate::engine::events::{Delivery, Open, SharedEvents, Transport};
+use crate::engine::outbox::{self, BATCH, StreamStep};
 use crate::error::ApiError;
 use crate::hub::{Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
-use crate::outbox::{self, BATCH, StreamStep};
 use crate::params;
 use crate::shutdown::Shutdown;
 
@@ -57,7 +58,7 @@ pub fn encode(envelope: &Envelope<'_>) -> Bytes {
     Bytes::from(format!("id: {}\ndata: {json}\n\n", envelope.id))
 }
 
-/// `GET /events` on a connection hyper serves (see [`crate::direct`] for the others).
+/// `GET /events` on a connection hyper serves (see [`Answer`] for the others).
 async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -65,33 +66,43 @@ async fn events(
 ) -> Result<Response, ApiError> {
     let last_event_id = headers.get("last-event-id").map(HeaderValue::as_bytes);
     let (first, subscriber) = open(&state, &query, last_event_id).await?;
-    let body = Body::new(Stream::new(first, subscriber, state.shutdown.clone()));
-    Ok((HEADERS, body).into_response())
+    let stream = Stream::new(first, subscriber, &state);
+    Ok((HEADERS, Body::new(stream)).into_response())
 }
 
-/// `GET /events` on the socket itself: the stream's headers and first chunk, then live
-/// messages, until the client leaves, falls behind or the server shuts down. The
-/// response is delimited by closing the connection, so it needs no chunked framing.
-pub async fn answer(
-    stream: &Arc<TcpStream>,
-    state: &AppState,
-    request: direct::Request,
-) -> Answered {
-    let Some(query) = request.query("/events") else {
-        return Answered::ToHyper;
-    };
-    let mut shutdown = state.shutdown.clone();
-    let opened = open(state, &query, request.last_event_id.as_deref()).await;
-    let Some((first, subscriber)) = request.commit(stream, opened, &mut shutdown).await else {
-        return Answered::Close;
-    };
-    tracing::debug!(uri = %request.uri, "event stream opened");
-    let mut head = direct::ok_head(&HEADERS, None, true);
-    head.put_slice(&first);
-    if let Err(e) = pump(stream, head.freeze(), &subscriber, &mut shutdown).await {
-        tracing::debug!("event stream ended: {e}");
+impl Answer for AppState {
+    /// `GET /events` on the socket itself: the stream's headers and first chunk, then
+    /// live messages, until the client leaves, falls behind or the server shuts down.
+    /// The response is delimited by closing the connection, so it needs no chunked
+    /// framing.
+    async fn answer(&self, stream: &Arc<TcpStream>, request: direct::Request) -> Answered {
+        let Some(query) = request.query("/events") else {
+            return Answered::ToHyper;
+        };
+        let mut shutdown = self.shutdown.clone();
+        let opened = open(self, &query, request.last_event_id.as_deref()).await;
+        let committed = request
+            .commit(stream, opened, &mut shutdown, &self.events)
+            .await;
+        let Some((first, subscriber)) = committed else {
+            return Answered::Close;
+        };
+        tracing::debug!(uri = %request.uri, "event stream opened");
+        let _open = Open::new(&self.events, Transport::EventStream);
+        let mut head = direct::ok_head(&HEADERS, None, true);
+        head.put_slice(&first);
+        let pumped = pump(
+            stream,
+            head.freeze(),
+            &subscriber,
+            &self.events,
+            &mut shutdown,
+        );
+        if let Err(e) = pumped.await {
+            tracing::debug!("event stream ended: {e}");
+        }
+        Answered::Close
     }
-    Answered::Close
 }
 
 /// Subscribes a client and builds what it is sent first: the reconnect delay, then
@@ -123,6 +134,7 @@ async fn open(
     first.put_slice(format!("retry: {retry_ms}\n\n").as_bytes());
     let messages = match replay {
         Replay::Reset { cursor, messages } => {
+            state.events.reset_sent(Transport::EventStream);
             // What follows the reset event is everything history holds after `cursor`.
             first.put_slice(
                 format!("id: {cursor}\nevent: reset\ndata: {{\"cursor\":\"{cursor}\"}}\n\n")
@@ -132,7 +144,12 @@ async fn open(
         }
         Replay::Messages(messages) => messages,
     };
-    append(&mut first, &messages);
+    if !messages.is_empty() {
+        let bytes = append(&mut first, &messages);
+        state
+            .events
+            .delivered(Delivery::one_write(messages.len(), bytes));
+    }
     Ok((first.freeze(), subscriber))
 }
 
@@ -159,10 +176,14 @@ struct Stream {
     stopping: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     /// Grows to the largest burst seen, not to [`BATCH`] up front.
     batch: Vec<Arc<Message>>,
+    events: SharedEvents,
+    /// Reports the stream closed when hyper drops the body.
+    _open: Open,
 }
 
 impl Stream {
-    fn new(first: Bytes, subscriber: Subscriber, mut shutdown: Shutdown) -> Self {
+    fn new(first: Bytes, subscriber: Subscriber, state: &AppState) -> Self {
+        let mut shutdown = state.shutdown.clone();
         Self {
             first: Some(first),
             subscriber,
@@ -170,6 +191,8 @@ impl Stream {
             quiet: false,
             stopping: Some(Box::pin(async move { shutdown.wait().await })),
             batch: Vec::new(),
+            events: Arc::clone(&state.events),
+            _open: Open::new(&state.events, Transport::EventStream),
         }
     }
 
@@ -188,7 +211,11 @@ impl Stream {
         match self.subscriber.poll_recv(cx, &mut self.batch, BATCH) {
             Poll::Ready(true) => {
                 self.quiet = false;
-                return Poll::Ready(Some(chunk(&mut self.batch)));
+                let messages = self.batch.len();
+                let chunk = chunk(&mut self.batch);
+                self.events
+                    .delivered(Delivery::one_write(messages, chunk.len()));
+                return Poll::Ready(Some(chunk));
             }
             Poll::Ready(false) => {
                 // The queue overflowed: end the stream so the client reconnects and
@@ -233,17 +260,23 @@ enum Step {
 }
 
 /// Hands the socket to the subscriber's queue with `first` ahead of everything, after
-/// which the fan-out writes each message itself (see [`crate::outbox`]). This task
-/// only finishes writes that found the socket full, sends keep-alive comments, and
-/// notices the client leaving, a closed queue or shutdown.
+/// which the fan-out writes each message itself (see [`crate::engine::outbox`]). This
+/// task only finishes writes that found the socket full, sends keep-alive comments,
+/// and notices the client leaving, a closed queue or shutdown.
 async fn pump(
     stream: &Arc<TcpStream>,
     first: Bytes,
     subscriber: &Subscriber,
+    events: &SharedEvents,
     shutdown: &mut Shutdown,
 ) -> io::Result<()> {
     let outbox = subscriber.outbox();
-    outbox.attach(Arc::clone(stream), first);
+    let report = |delivered: Delivery| {
+        if !delivered.is_empty() {
+            events.delivered(delivered);
+        }
+    };
+    report(outbox.attach(Arc::clone(stream), first));
     let mut keep_alive = keep_alive_ticks();
     let mut stopping = pin!(shutdown.wait());
     loop {
@@ -280,7 +313,7 @@ async fn pump(
                     room = direct::writable(stream) => room?,
                     () = &mut stopping => return Ok(()),
                 }
-                outbox.flush();
+                report(outbox.flush());
             }
             Step::KeepAlive => outbox.write_idle(Bytes::from_static(KEEP_ALIVE_COMMENT)),
             Step::Readable => match stream.try_read(&mut [0; 64]) {
@@ -302,9 +335,12 @@ fn chunk(batch: &mut Vec<Arc<Message>>) -> Bytes {
     chunk
 }
 
-fn append(chunk: &mut BytesMut, messages: &[Arc<Message>]) {
-    chunk.reserve(messages.iter().map(|m| m.wire.len()).sum());
+/// Appends the messages' bytes; returns how many.
+fn append(chunk: &mut BytesMut, messages: &[Arc<Message>]) -> usize {
+    let bytes = messages.iter().map(|m| m.wire.len()).sum();
+    chunk.reserve(bytes);
     for message in messages {
         chunk.put_slice(&message.wire);
     }
+    bytes
 }

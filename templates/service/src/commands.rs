@@ -1,0 +1,319 @@
+//! The WebSocket client's commands: what each text frame means and what it is answered.
+//!
+//! Client frames are JSON text:
+//! `{"type":"subscribe","channel":"x","since":"<id>"}` (`since` optional),
+//! `{"type":"unsubscribe","channel":"x"}` and `{"type":"publish","channel":"x","data":<json>}`.
+//! The server sends `message` (the envelope with `"type":"message"`), `subscribed`,
+//! `unsubscribed`, `published` (`channel`, `id`), `reset` (`channel`, `cursor`: the
+//! history no longer covers `since`; it is complete after `cursor`, and the messages
+//! that follow are all of it) and `error` (`code`, `message`). A malformed frame gets
+//! an `error` frame; the connection stays.
+//!
+//! This file is yours to extend: a new command is a [`Kind`] and an arm in
+//! [`Session::try_command`]. The socket, the framing and the fan-out's writes are the
+//! engine's (`engine/ws.rs`), which calls [`Session::command`] for every text frame.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use tokio_tungstenite::tungstenite::{Message as Frame, Utf8Bytes};
+
+use crate::channel::ChannelName;
+use crate::engine::events::{Delivery, Refusal, SharedEvents, Transport};
+use crate::engine::outbox::Outbox;
+use crate::engine::ws::{self, text_frame};
+use crate::hub::{Hub, Replay, Subscriber};
+use crate::id::Id;
+use crate::message::{Envelope, Message};
+use crate::params::MAX_CHANNELS_PER_CLIENT;
+use crate::publish;
+
+/// Shown with every malformed frame.
+const EXAMPLE: &str = r#"{"type":"subscribe","channel":"news","since":"<last id>"}"#;
+/// The answer to a publish frame on a connection that did not present the token.
+const NEEDS_TOKEN: &str = "publishing needs the PUBLISH_TOKEN, presented when connecting \
+                           as `Authorization: Bearer <token>` or `?token=<token>`";
+
+/// Encodes a message as a complete `message` text frame, header included: the fan-out
+/// writes these bytes to every subscriber's socket as they are.
+pub fn encode(envelope: &Envelope<'_>) -> Bytes {
+    text_frame(&server_frame(&ServerFrame::Message {
+        channel: envelope.channel,
+        id: envelope.id,
+        data: envelope.data,
+    }))
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum ServerFrame<'a> {
+    Message {
+        channel: &'a str,
+        id: Id,
+        data: &'a RawValue,
+    },
+    Subscribed {
+        channel: &'a str,
+    },
+    Unsubscribed {
+        channel: &'a str,
+    },
+    Published {
+        channel: &'a str,
+        id: Id,
+    },
+    Reset {
+        channel: &'a str,
+        cursor: Id,
+    },
+    Error {
+        code: &'a str,
+        message: &'a str,
+    },
+}
+
+fn server_frame(frame: &ServerFrame<'_>) -> Bytes {
+    serde_json::to_vec(frame)
+        .map(Bytes::from)
+        .unwrap_or_default()
+}
+
+/// One frame from the client. A flat struct rather than a tagged enum, because serde
+/// cannot borrow a `RawValue` through a tagged enum's buffering.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFrame<'a> {
+    #[serde(rename = "type")]
+    kind: Kind,
+    channel: Option<ChannelName>,
+    #[serde(borrow)]
+    since: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    data: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Subscribe,
+    Unsubscribe,
+    Publish,
+}
+
+/// Keeps `"data": null` as JSON `null` instead of "no data".
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
+}
+
+/// A refused command: the reason (the `code` of the `error` frame) and what to say.
+struct Refused {
+    reason: Refusal,
+    message: String,
+}
+
+impl Refused {
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            reason: Refusal::BadRequest,
+            message: message.into(),
+        }
+    }
+}
+
+/// One connection's subscriptions and what it may do.
+pub struct Session {
+    subscriber: Subscriber,
+    channels: Vec<ChannelName>,
+    hub: Arc<Hub>,
+    events: SharedEvents,
+    may_publish: bool,
+    queue_len: usize,
+}
+
+impl Session {
+    pub fn new(
+        subscriber: Subscriber,
+        hub: Arc<Hub>,
+        events: SharedEvents,
+        may_publish: bool,
+        queue_len: usize,
+    ) -> Self {
+        Self {
+            subscriber,
+            channels: Vec::new(),
+            hub,
+            events,
+            may_publish,
+            queue_len,
+        }
+    }
+
+    async fn try_command(&mut self, text: &str) -> Result<Vec<Frame>, Refused> {
+        let frame: ClientFrame<'_> = serde_json::from_str(text).map_err(|e| {
+            Refused::bad_request(format!("invalid frame: {e}; expected e.g. {EXAMPLE}"))
+        })?;
+        let channel = frame
+            .channel
+            .ok_or_else(|| Refused::bad_request("the frame needs a \"channel\""))?;
+        match frame.kind {
+            Kind::Subscribe => {
+                let since = frame
+                    .since
+                    .as_deref()
+                    .map(Id::parse)
+                    .transpose()
+                    .map_err(Refused::bad_request)?;
+                if !self.channels.contains(&channel)
+                    && self.channels.len() >= MAX_CHANNELS_PER_CLIENT
+                {
+                    return Err(Refused {
+                        reason: Refusal::Limit,
+                        message: format!(
+                            "at most {MAX_CHANNELS_PER_CLIENT} channels per connection; unsubscribe first"
+                        ),
+                    });
+                }
+                let channels = vec![channel];
+                let replay = self
+                    .subscriber
+                    .subscribe(&channels, since)
+                    .await
+                    .map_err(|e| Refused {
+                        reason: Refusal::Limit,
+                        message: e.to_string(),
+                    })?;
+                Ok(self.subscribed(channels, replay))
+            }
+            Kind::Unsubscribe => {
+                self.subscriber.unsubscribe(&channel).await;
+                self.channels.retain(|c| *c != channel);
+                Ok(vec![control(&ServerFrame::Unsubscribed {
+                    channel: channel.as_str(),
+                })])
+            }
+            Kind::Publish => {
+                if !self.may_publish {
+                    return Err(Refused {
+                        reason: Refusal::Unauthorized,
+                        message: NEEDS_TOKEN.into(),
+                    });
+                }
+                let data = frame
+                    .data
+                    .ok_or_else(|| Refused::bad_request("a publish frame needs \"data\""))?;
+                let id = publish::submit(&self.hub, channel.clone(), data)
+                    .await
+                    .map_err(|e| Refused {
+                        reason: Refusal::Limit,
+                        message: e.to_string(),
+                    })?;
+                Ok(vec![control(&ServerFrame::Published {
+                    channel: channel.as_str(),
+                    id,
+                })])
+            }
+        }
+    }
+
+    /// Records new subscriptions and returns the frames that confirm them: a
+    /// `subscribed` per channel, then a `reset` per channel if history has a gap, then
+    /// the replay.
+    pub fn subscribed(&mut self, channels: Vec<ChannelName>, replay: Replay) -> Vec<Frame> {
+        let mut frames: Vec<Frame> = channels
+            .iter()
+            .map(|channel| {
+                control(&ServerFrame::Subscribed {
+                    channel: channel.as_str(),
+                })
+            })
+            .collect();
+        for channel in &channels {
+            if !self.channels.contains(channel) {
+                self.channels.push(channel.clone());
+            }
+        }
+        let mut messages = match replay {
+            Replay::Reset { cursor, messages } => {
+                self.events.reset_sent(Transport::WebSocket);
+                frames.extend(channels.iter().map(|channel| {
+                    control(&ServerFrame::Reset {
+                        channel: channel.as_str(),
+                        cursor,
+                    })
+                }));
+                messages
+            }
+            Replay::Messages(messages) => messages,
+        };
+        if !messages.is_empty() {
+            // Messages already queued for the other channels may be older than the
+            // replay: merge them in, so ids reach the client in order and its
+            // cursor never skips one. Whatever arrives later is newer than both.
+            let mut queued = self.take_queued();
+            if !queued.is_empty() {
+                messages.append(&mut queued);
+                messages.sort_unstable_by_key(|m| m.id);
+                messages.dedup_by_key(|m| m.id);
+            }
+            frames.extend(self.message_frames(&messages));
+        }
+        frames
+    }
+
+    /// Takes what the queue holds, leaving out channels unsubscribed since.
+    fn take_queued(&mut self) -> Vec<Arc<Message>> {
+        let mut queued = Vec::new();
+        // Ready at once: it only moves what is queued.
+        let _ = self
+            .subscriber
+            .recv(&mut queued, self.queue_len)
+            .now_or_never();
+        queued.retain(|m| self.channels.contains(&m.channel));
+        queued
+    }
+
+    /// `messages` as frames the connection's task sends itself, reported as delivered.
+    fn message_frames(&self, messages: &[Arc<Message>]) -> Vec<Frame> {
+        if !messages.is_empty() {
+            let bytes = messages.iter().map(|m| m.wire.len()).sum();
+            self.events
+                .delivered(Delivery::one_write(messages.len(), bytes));
+        }
+        messages
+            .iter()
+            .filter_map(|m| ws::message_frame(m))
+            .collect()
+    }
+}
+
+impl ws::Session for Session {
+    fn outbox(&self) -> &Arc<Outbox> {
+        self.subscriber.outbox()
+    }
+
+    async fn command(&mut self, text: &str) -> Vec<Frame> {
+        match self.try_command(text).await {
+            Ok(frames) => frames,
+            Err(refused) => {
+                self.events.refused(refused.reason);
+                vec![control(&ServerFrame::Error {
+                    code: refused.reason.as_str(),
+                    message: &refused.message,
+                })]
+            }
+        }
+    }
+
+    fn queued(&mut self) -> Vec<Frame> {
+        let queued = self.take_queued();
+        self.message_frames(&queued)
+    }
+}
+
+fn control(frame: &ServerFrame<'_>) -> Frame {
+    ws::text(server_frame(frame)).unwrap_or_else(|| Frame::Text(Utf8Bytes::default()))
+}
