@@ -66,6 +66,10 @@ async fn poll(
 }
 
 impl Answer for AppState {
+    fn allowed_origins(&self) -> &[String] {
+        &self.config.allowed_origins
+    }
+
     /// `GET /poll` on the socket itself, so a held poll costs no more than its
     /// subscription. The connection stays open for the client's next poll.
     async fn answer(&self, stream: &mut TcpStream, request: direct::Request) -> Answered {
@@ -94,7 +98,7 @@ impl Answer for AppState {
         };
         let body = reply.body(&self.events);
         let close = request.close || shutdown.has_begun();
-        let mut response = direct::ok_head(&HEADERS, Some(body.len()), close);
+        let mut response = request.ok_head(&HEADERS, Some(body.len()), close);
         response.put_slice(&body);
         match direct::write_all(stream, &response, &mut shutdown).await {
             Ok(()) if !close => Answered::KeepAlive,

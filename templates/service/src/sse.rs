@@ -71,6 +71,10 @@ async fn events(
 }
 
 impl Answer for AppState {
+    fn allowed_origins(&self) -> &[String] {
+        &self.config.allowed_origins
+    }
+
     /// `GET /events` on the socket itself: the stream's headers and first chunk, then
     /// live messages, until the client leaves, falls behind or the server shuts down.
     /// The response is delimited by closing the connection, so it needs no chunked
@@ -89,7 +93,7 @@ impl Answer for AppState {
         };
         tracing::debug!(uri = %request.uri, "event stream opened");
         let _open = Open::new(&self.events, Transport::EventStream);
-        let mut head = direct::ok_head(&HEADERS, None, true);
+        let mut head = request.ok_head(&HEADERS, None, true);
         head.put_slice(&first);
         let pumped = pump(
             stream,
