@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::name::ProjectName;
 use crate::advisor::Recommendation;
-use crate::answers::{Answers, Fanout, Freshness, Strategy, Upstream};
+use crate::answers::{Answers, Fanout, Freshness, Strategy, Upstream, UseCase};
 
 #[derive(Debug, Serialize)]
 pub struct Context<'a> {
@@ -29,6 +29,9 @@ pub struct Context<'a> {
     pub recommendation: &'a Recommendation,
     /// The short-polling interval that keeps the promised freshness.
     pub poll_interval_ms: u32,
+    /// `AUTH_MODE`'s default in the generated service: `jwt` or `none`.
+    // provisional: the answers branch defines access.auth
+    pub auth: &'static str,
 }
 
 impl<'a> Context<'a> {
@@ -47,6 +50,13 @@ impl<'a> Context<'a> {
             answers,
             recommendation: rec,
             poll_interval_ms: poll_interval_ms(answers.traffic.freshness),
+            // provisional: the answers branch defines access.auth
+            auth: match answers.traffic.use_case {
+                UseCase::Chat | UseCase::Game | UseCase::Collaboration | UseCase::Notifications => {
+                    "jwt"
+                }
+                _ => "none",
+            },
         }
     }
 }
