@@ -135,6 +135,20 @@ impl Key {
 
     /// A PEM public key, and the algorithm its kind pins.
     pub fn from_pem(pem: &[u8]) -> Result<Self, String> {
+        // The crate would also take an RSA private key (this service must never hold
+        // one) and certificates (whose first bit string is not always the key).
+        let labelled = |label: &[u8]| pem.windows(label.len()).any(|window| window == label);
+        if labelled(b"PRIVATE KEY-----") {
+            return Err(
+                "a private key; give the public half only (`openssl pkey -in KEY -pubout`)".into(),
+            );
+        }
+        if labelled(b"CERTIFICATE-----") {
+            return Err(
+                "a certificate; give its public key (`openssl x509 -in CERT -pubkey -noout`)"
+                    .into(),
+            );
+        }
         let (algorithm, key) = if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
             (Algorithm::RS256, key)
         } else if let Ok(key) = DecodingKey::from_ec_pem(pem) {
@@ -149,8 +163,8 @@ impl Key {
             (Algorithm::EdDSA, key)
         } else {
             return Err(
-                "not a PEM public key of RSA, P-256 or Ed25519 (`-----BEGIN PUBLIC KEY-----`; \
-                 private keys are refused: give the public half)"
+                "not a PEM public key of RSA, P-256 or Ed25519 (`-----BEGIN PUBLIC KEY-----` \
+                 or `-----BEGIN RSA PUBLIC KEY-----`)"
                     .into(),
             );
         };
@@ -580,7 +594,8 @@ mod tests {
         assert_eq!(rsa.algorithm(), Algorithm::RS256);
         let p384 = Key::from_pem(P384_PUBLIC.as_bytes()).unwrap_err();
         assert!(p384.contains("P-256"), "{p384}");
-        assert!(Key::from_pem(EC_PRIVATE.as_bytes()).is_err());
+        let private = Key::from_pem(EC_PRIVATE.as_bytes()).unwrap_err();
+        assert!(private.contains("public half"), "{private}");
         assert!(
             Key::from_pem(b"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n").is_err()
         );
