@@ -19,7 +19,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::policy::{Identity, Mode, Pattern, Refusal, User};
+use crate::policy::{Decision, Identity, Mode, Pattern, Refusal, User};
 
 /// The cookie a browser presents its token in.
 pub const COOKIE: &str = "rt_token";
@@ -135,6 +135,20 @@ impl Key {
 
     /// A PEM public key, and the algorithm its kind pins.
     pub fn from_pem(pem: &[u8]) -> Result<Self, String> {
+        // The crate would also take an RSA private key (this service must never hold
+        // one) and certificates (whose first bit string is not always the key).
+        let labelled = |label: &[u8]| pem.windows(label.len()).any(|window| window == label);
+        if labelled(b"PRIVATE KEY-----") {
+            return Err(
+                "a private key; give the public half only (`openssl pkey -in KEY -pubout`)".into(),
+            );
+        }
+        if labelled(b"CERTIFICATE-----") {
+            return Err(
+                "a certificate; give its public key (`openssl x509 -in CERT -pubkey -noout`)"
+                    .into(),
+            );
+        }
         let (algorithm, key) = if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
             (Algorithm::RS256, key)
         } else if let Ok(key) = DecodingKey::from_ec_pem(pem) {
@@ -149,8 +163,8 @@ impl Key {
             (Algorithm::EdDSA, key)
         } else {
             return Err(
-                "not a PEM public key of RSA, P-256 or Ed25519 (`-----BEGIN PUBLIC KEY-----`; \
-                 private keys are refused: give the public half)"
+                "not a PEM public key of RSA, P-256 or Ed25519 (`-----BEGIN PUBLIC KEY-----` \
+                 or `-----BEGIN RSA PUBLIC KEY-----`)"
                     .into(),
             );
         };
@@ -284,9 +298,9 @@ impl Auth {
         })
     }
 
-    /// The identity `presented` proves: `None` without a token. A token that is not
-    /// the `PUBLISH_TOKEN` and does not verify is refused with 401, even where no token
-    /// is needed: the client should learn that its credential is bad. With
+    /// The identity `presented` proves: `None` without a token, the 401 to give when a
+    /// token that is not the `PUBLISH_TOKEN` does not verify. Take decisions with
+    /// [`decide`], which gives that 401 only where a token is needed. With
     /// `AUTH_MODE=none` such tokens are not checked and prove nothing.
     pub fn identify(&self, presented: Option<&str>) -> Result<Option<Identity>, Refusal> {
         let Some(token) = presented else {
@@ -410,6 +424,20 @@ impl fmt::Debug for Auth {
             .field("audience", &self.audience)
             .field("publish_token", &self.publish_token.is_some())
             .finish()
+    }
+}
+
+/// Takes the decision `rule` for the caller [`Auth::identify`] found. A token that
+/// failed verification counts as none, so a public channel still opens (a stale cookie
+/// must not lock a browser out of it); where the rule needs an identity, the 401 says
+/// what was wrong with the token rather than that none was sent.
+pub fn decide(
+    caller: &Result<Option<Identity>, Refusal>,
+    rule: impl FnOnce(Option<&Identity>) -> Decision,
+) -> Decision {
+    match caller {
+        Ok(identity) => rule(identity.as_ref()),
+        Err(refused) => rule(None).map_err(|_| refused.clone()),
     }
 }
 
@@ -566,7 +594,8 @@ mod tests {
         assert_eq!(rsa.algorithm(), Algorithm::RS256);
         let p384 = Key::from_pem(P384_PUBLIC.as_bytes()).unwrap_err();
         assert!(p384.contains("P-256"), "{p384}");
-        assert!(Key::from_pem(EC_PRIVATE.as_bytes()).is_err());
+        let private = Key::from_pem(EC_PRIVATE.as_bytes()).unwrap_err();
+        assert!(private.contains("public half"), "{private}");
         assert!(
             Key::from_pem(b"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n").is_err()
         );
@@ -663,6 +692,37 @@ mod tests {
                 .unwrap_err()
                 .contains("JWT_PUBLIC_KEY")
         );
+    }
+
+    #[test]
+    fn a_failed_token_counts_as_none_and_explains_refusals() {
+        use crate::channel::ChannelName;
+        use crate::policy::Policy;
+        let policy = Policy {
+            mode: Mode::Jwt,
+            public: Pattern::parse_list("news").unwrap(),
+            publish_token_set: false,
+        };
+        let auth = with_secret();
+        let expired = auth.identify(Some(&hs256(&claims(-60))));
+        let news = [ChannelName::parse("news").unwrap()];
+        let private = [
+            ChannelName::parse("news").unwrap(),
+            ChannelName::parse("room:1").unwrap(),
+        ];
+        assert_eq!(
+            decide(&expired, |who| policy.may_subscribe_all(&news, who)),
+            Ok(())
+        );
+        let refusal = decide(&expired, |who| policy.may_subscribe_all(&private, who)).unwrap_err();
+        assert!(refusal.message().contains("expired"), "{refusal:?}");
+        let valid = auth.identify(Some(&hs256(&claims(600))));
+        assert_eq!(
+            decide(&valid, |who| policy.may_subscribe_all(&private, who)),
+            Ok(())
+        );
+        let refusal = decide(&valid, |who| policy.may_publish(&news[0], who)).unwrap_err();
+        assert_eq!(refusal.code(), "forbidden");
     }
 
     #[test]
