@@ -2,12 +2,20 @@
 //!
 //! Client frames are JSON text:
 //! `{"type":"subscribe","channel":"x","since":"<id>"}` (`since` optional),
-//! `{"type":"unsubscribe","channel":"x"}` and `{"type":"publish","channel":"x","data":<json>}`.
+//! `{"type":"unsubscribe","channel":"x"}`, `{"type":"publish","channel":"x","data":<json>}`
+//! and `{"type":"refresh","token":"<jwt>"}`.
 //! The server sends `message` (the envelope with `"type":"message"`), `subscribed`,
 //! `unsubscribed`, `published` (`channel`, `id`), `reset` (`channel`, `cursor`: the
 //! history no longer covers `since`; it is complete after `cursor`, and the messages
-//! that follow are all of it) and `error` (`code`, `message`). A malformed frame gets
-//! an `error` frame; the connection stays.
+//! that follow are all of it), `refreshed` (`expires`: Unix seconds) and `error`
+//! (`code`: `unauthorized`, `forbidden`, `limit` or `bad_request`; `message`). A
+//! refused or malformed frame gets an `error` frame; the connection stays.
+//!
+//! Every `subscribe` and `publish` frame asks the policy (`policy.rs`) with the
+//! connection's identity, the one its token proved at connect or at its last
+//! `refresh`. A refresh may extend the connection (the engine closes it with 4001 when
+//! the token expires) but not change its user; channels the new token no longer
+//! grants are unsubscribed.
 //!
 //! This file is yours to extend: a new command is a [`Kind`] and an arm in
 //! [`Session::try_command`]. The socket, the framing and the fan-out's writes are the
@@ -23,20 +31,21 @@ use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::{Message as Frame, Utf8Bytes};
 
 use crate::channel::ChannelName;
+use crate::config::Config;
 use crate::engine::events::{Delivery, Refusal, SharedEvents, Transport};
 use crate::engine::outbox::Outbox;
 use crate::engine::ws::{self, text_frame};
+use crate::expiry;
 use crate::hub::{Hub, Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
 use crate::params::MAX_CHANNELS_PER_CLIENT;
+use crate::policy::{self, Identity};
 use crate::publish;
+use tokio::time::Instant;
 
 /// Shown with every malformed frame.
 const EXAMPLE: &str = r#"{"type":"subscribe","channel":"news","since":"<last id>"}"#;
-/// The answer to a publish frame on a connection that did not present the token.
-const NEEDS_TOKEN: &str = "publishing needs the PUBLISH_TOKEN, presented when connecting \
-                           as `Authorization: Bearer <token>` or `?token=<token>`";
 
 /// Encodes a message as a complete `message` text frame, header included: the fan-out
 /// writes these bytes to every subscriber's socket as they are.
@@ -70,6 +79,10 @@ enum ServerFrame<'a> {
         channel: &'a str,
         cursor: Id,
     },
+    Refreshed {
+        /// Unix seconds; `null` for a credential that does not expire.
+        expires: Option<u64>,
+    },
     Error {
         code: &'a str,
         message: &'a str,
@@ -94,6 +107,8 @@ struct ClientFrame<'a> {
     since: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "present")]
     data: Option<&'a RawValue>,
+    #[serde(borrow)]
+    token: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +117,7 @@ enum Kind {
     Subscribe,
     Unsubscribe,
     Publish,
+    Refresh,
 }
 
 /// Keeps `"data": null` as JSON `null` instead of "no data".
@@ -124,31 +140,48 @@ impl Refused {
     }
 }
 
-/// One connection's subscriptions and what it may do.
+impl From<policy::Refusal> for Refused {
+    fn from(refusal: policy::Refusal) -> Self {
+        let reason = match refusal {
+            policy::Refusal::Unauthorized(_) => Refusal::Unauthorized,
+            policy::Refusal::Forbidden(_) => Refusal::Forbidden,
+        };
+        Self {
+            reason,
+            message: refusal.message().to_owned(),
+        }
+    }
+}
+
+/// One connection's subscriptions and who it is.
 pub struct Session {
     subscriber: Subscriber,
     channels: Vec<ChannelName>,
     hub: Arc<Hub>,
+    config: Arc<Config>,
     events: SharedEvents,
-    may_publish: bool,
-    queue_len: usize,
+    /// What the connection's token proved; `None` without one.
+    identity: Option<Identity>,
+    /// When that token expires.
+    expires: Option<Instant>,
 }
 
 impl Session {
     pub fn new(
         subscriber: Subscriber,
         hub: Arc<Hub>,
+        config: Arc<Config>,
         events: SharedEvents,
-        may_publish: bool,
-        queue_len: usize,
+        identity: Option<Identity>,
     ) -> Self {
         Self {
             subscriber,
             channels: Vec::new(),
             hub,
+            config,
             events,
-            may_publish,
-            queue_len,
+            expires: expiry::deadline(identity.as_ref()),
+            identity,
         }
     }
 
@@ -156,11 +189,20 @@ impl Session {
         let frame: ClientFrame<'_> = serde_json::from_str(text).map_err(|e| {
             Refused::bad_request(format!("invalid frame: {e}; expected e.g. {EXAMPLE}"))
         })?;
+        if let Kind::Refresh = frame.kind {
+            let token = frame
+                .token
+                .ok_or_else(|| Refused::bad_request("a refresh frame needs a \"token\""))?;
+            return self.refresh(&token).await;
+        }
         let channel = frame
             .channel
             .ok_or_else(|| Refused::bad_request("the frame needs a \"channel\""))?;
         match frame.kind {
             Kind::Subscribe => {
+                self.config
+                    .policy
+                    .may_subscribe(&channel, self.identity.as_ref())?;
                 let since = frame
                     .since
                     .as_deref()
@@ -196,12 +238,9 @@ impl Session {
                 })])
             }
             Kind::Publish => {
-                if !self.may_publish {
-                    return Err(Refused {
-                        reason: Refusal::Unauthorized,
-                        message: NEEDS_TOKEN.into(),
-                    });
-                }
+                self.config
+                    .policy
+                    .may_publish(&channel, self.identity.as_ref())?;
                 let data = frame
                     .data
                     .ok_or_else(|| Refused::bad_request("a publish frame needs \"data\""))?;
@@ -216,7 +255,44 @@ impl Session {
                     id,
                 })])
             }
+            Kind::Refresh => unreachable!("answered above"),
         }
+    }
+
+    /// Replaces the connection's token with `token` if it verifies and names the same
+    /// user: the connection lives until the new expiry, and channels the new token no
+    /// longer grants are unsubscribed (an `unsubscribed` frame each). A token that does
+    /// not verify changes nothing.
+    async fn refresh(&mut self, token: &str) -> Result<Vec<Frame>, Refused> {
+        let identity = self.config.auth.identify(Some(token))?.ok_or_else(|| {
+            Refused::bad_request("tokens are not checked (AUTH_MODE=none): nothing to refresh")
+        })?;
+        if let Some(current) = &self.identity
+            && current.sub() != identity.sub()
+        {
+            return Err(Refused {
+                reason: Refusal::Forbidden,
+                message: "the token is for another user; connect again to change users".into(),
+            });
+        }
+        let mut frames = Vec::new();
+        let policy = &self.config.policy;
+        let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(&mut self.channels)
+            .into_iter()
+            .partition(|channel| policy.may_subscribe(channel, Some(&identity)).is_ok());
+        self.channels = kept;
+        for channel in dropped {
+            self.subscriber.unsubscribe(&channel).await;
+            frames.push(control(&ServerFrame::Unsubscribed {
+                channel: channel.as_str(),
+            }));
+        }
+        self.expires = expiry::deadline(Some(&identity));
+        frames.push(control(&ServerFrame::Refreshed {
+            expires: identity.expires(),
+        }));
+        self.identity = Some(identity);
+        Ok(frames)
     }
 
     /// Records new subscriptions and returns the frames that confirm them: a
@@ -270,7 +346,7 @@ impl Session {
         // Ready at once: it only moves what is queued.
         let _ = self
             .subscriber
-            .recv(&mut queued, self.queue_len)
+            .recv(&mut queued, self.config.limits.queue_len)
             .now_or_never();
         queued.retain(|m| self.channels.contains(&m.channel));
         queued
@@ -311,6 +387,10 @@ impl ws::Session for Session {
     fn queued(&mut self) -> Vec<Frame> {
         let queued = self.take_queued();
         self.message_frames(&queued)
+    }
+
+    fn expires(&self) -> Option<Instant> {
+        self.expires
     }
 }
 

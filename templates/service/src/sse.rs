@@ -3,6 +3,12 @@
 //! Each message is one event, `id: <id>` plus `data: <envelope>`. Browsers reconnect on
 //! their own and send the last id they saw as `Last-Event-ID`, which resumes from
 //! history without loss.
+//!
+//! Who may subscribe is decided once, in [`open`], which both paths call: the token
+//! (`Authorization: Bearer`, the `rt_token` cookie, or `?token=`) and
+//! [`Policy::may_subscribe`](crate::policy::Policy::may_subscribe). When the token
+//! expires the stream sends an `expired` event and ends; the client reconnects with a
+//! fresh token and resumes from its last id.
 
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
@@ -20,15 +26,18 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::future::OptionFuture;
 use hyper::body::{Body as HttpBody, Frame};
 use tokio::net::TcpStream;
-use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 
 use crate::AppState;
+use crate::auth::{self, Cookie};
 use crate::engine::direct::{self, Answer, Answered};
 use crate::engine::events::{Delivery, Open, SharedEvents, Transport};
 use crate::engine::outbox::{self, BATCH, StreamStep};
 use crate::error::ApiError;
+use crate::expiry;
 use crate::hub::{Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
@@ -38,6 +47,9 @@ use crate::shutdown::Shutdown;
 /// Comment lines keep idle connections alive through proxies that cut them at 30-60 s:
 /// the stream is never quiet for longer than this.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// What a stream whose token expired sends last. The client renews its token and
+/// resumes from its last id.
+const EXPIRED_EVENT: &[u8] = b"event: expired\ndata: {}\n\n";
 /// What a quiet line sends: a comment, which `EventSource` ignores.
 const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
 /// The response headers of an event stream.
@@ -65,8 +77,9 @@ async fn events(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let last_event_id = headers.get("last-event-id").map(HeaderValue::as_bytes);
-    let (first, subscriber) = open(&state, &query, last_event_id).await?;
-    let stream = Stream::new(first, subscriber, &state);
+    let token = auth::presented_in(&headers, &query, Cookie::Accepted);
+    let opened = open(&state, &query, last_event_id, token).await?;
+    let stream = Stream::new(opened, &state);
     Ok((HEADERS, Body::new(stream)).into_response())
 }
 
@@ -84,24 +97,22 @@ impl Answer for AppState {
             return Answered::ToHyper;
         };
         let mut shutdown = self.shutdown.clone();
-        let opened = open(self, &query, request.last_event_id.as_deref()).await;
+        let cookies = request.cookies.iter().map(Vec::as_slice);
+        let authorization = request.authorization.as_deref();
+        let token = auth::presented(authorization, cookies, &query, Cookie::Accepted);
+        let last_event_id = request.last_event_id.as_deref();
+        let opened = open(self, &query, last_event_id, token).await;
         let committed = request
             .commit(stream, opened, &mut shutdown, &self.events)
             .await;
-        let Some((first, subscriber)) = committed else {
+        let Some(opened) = committed else {
             return Answered::Close;
         };
         tracing::debug!(uri = %request.uri, "event stream opened");
         let _open = Open::new(&self.events, Transport::EventStream);
         let mut head = request.ok_head(&HEADERS, None, true);
-        head.put_slice(&first);
-        let pumped = pump(
-            stream,
-            head.freeze(),
-            &subscriber,
-            &self.events,
-            &mut shutdown,
-        );
+        head.put_slice(&opened.first);
+        let pumped = pump(stream, head.freeze(), &opened, &self.events, &mut shutdown);
         if let Err(e) = pumped.await {
             tracing::debug!("event stream ended: {e}");
         }
@@ -109,14 +120,30 @@ impl Answer for AppState {
     }
 }
 
-/// Subscribes a client and builds what it is sent first: the reconnect delay, then
-/// the reset event if there is one, then the messages it missed since its last id.
+/// A subscribed stream, before its first byte is sent.
+struct Opened {
+    /// The reconnect delay, a reset event if there is one, the replay.
+    first: Bytes,
+    subscriber: Subscriber,
+    /// When the token expires and the stream must end.
+    expires: Option<Instant>,
+}
+
+/// Checks `token` against the policy for every channel asked for, subscribes, and
+/// builds what the client is sent first: the reconnect delay, then the reset event if
+/// there is one, then the messages it missed since its last id.
 async fn open(
     state: &AppState,
     query: &[(String, String)],
     last_event_id: Option<&[u8]>,
-) -> Result<(Bytes, Subscriber), ApiError> {
+    token: Option<&str>,
+) -> Result<Opened, ApiError> {
     let channels = params::channels(query)?;
+    // A token that fails verification counts as none: public channels still open.
+    let caller = state.config.auth.identify(token);
+    let policy = &state.config.policy;
+    auth::decide(&caller, |who| policy.may_subscribe_all(&channels, who))?;
+    let who = caller.ok().flatten();
     // Browsers only ever echo an id we sent, so a Last-Event-ID that does not parse
     // comes from somewhere else (an older deployment, a proxy): answer with a reset
     // rather than an error, which EventSource would treat as fatal.
@@ -154,7 +181,11 @@ async fn open(
             .events
             .delivered(Delivery::one_write(messages.len(), bytes));
     }
-    Ok((first.freeze(), subscriber))
+    Ok(Opened {
+        first: first.freeze(),
+        subscriber,
+        expires: expiry::deadline(who.as_ref()),
+    })
 }
 
 /// Ticks at half of [`KEEP_ALIVE`]: a tick that finds the line quiet since the previous
@@ -180,17 +211,22 @@ struct Stream {
     stopping: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     /// Grows to the largest burst seen, not to [`BATCH`] up front.
     batch: Vec<Arc<Message>>,
+    /// Fires when the token expires; `None` without one.
+    expiry: Option<Pin<Box<Sleep>>>,
     events: SharedEvents,
     /// Reports the stream closed when hyper drops the body.
     _open: Open,
 }
 
 impl Stream {
-    fn new(first: Bytes, subscriber: Subscriber, state: &AppState) -> Self {
+    fn new(opened: Opened, state: &AppState) -> Self {
         let mut shutdown = state.shutdown.clone();
         Self {
-            first: Some(first),
-            subscriber,
+            first: Some(opened.first),
+            subscriber: opened.subscriber,
+            expiry: opened
+                .expires
+                .map(|at| Box::pin(tokio::time::sleep_until(at))),
             keep_alive: keep_alive_ticks(),
             quiet: false,
             stopping: Some(Box::pin(async move { shutdown.wait().await })),
@@ -211,6 +247,13 @@ impl Stream {
         if stopping.as_mut().poll(cx).is_ready() {
             self.stopping = None;
             return Poll::Ready(None);
+        }
+        if let Some(expiry) = &mut self.expiry
+            && expiry.as_mut().poll(cx).is_ready()
+        {
+            // Chunks are whole events, so this one starts on an event boundary.
+            self.stopping = None;
+            return Poll::Ready(Some(Bytes::from_static(EXPIRED_EVENT)));
         }
         match self.subscriber.poll_recv(cx, &mut self.batch, BATCH) {
             Poll::Ready(true) => {
@@ -260,6 +303,8 @@ enum Step {
     KeepAlive,
     /// The client sent something or closed its side.
     Readable,
+    /// The token expired.
+    Expired,
     End,
 }
 
@@ -270,11 +315,16 @@ enum Step {
 async fn pump(
     stream: &Arc<TcpStream>,
     first: Bytes,
-    subscriber: &Subscriber,
+    opened: &Opened,
     events: &SharedEvents,
     shutdown: &mut Shutdown,
 ) -> io::Result<()> {
-    let outbox = subscriber.outbox();
+    let outbox = opened.subscriber.outbox();
+    let mut expiry = pin!(OptionFuture::from(
+        opened.expires.map(tokio::time::sleep_until)
+    ));
+    // For the last write, while `stopping` holds `shutdown`.
+    let mut ending = shutdown.clone();
     let report = |delivered: Delivery| {
         if !delivered.is_empty() {
             events.delivered(delivered);
@@ -287,6 +337,9 @@ async fn pump(
         let step = poll_fn(|cx| {
             if stopping.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Step::End);
+            }
+            if let Poll::Ready(Some(())) = expiry.as_mut().poll(cx) {
+                return Poll::Ready(Step::Expired);
             }
             match outbox.poll_stream(cx) {
                 Poll::Ready(StreamStep::Stalled) => return Poll::Ready(Step::Stalled),
@@ -327,6 +380,16 @@ async fn pump(
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             },
+            Step::Expired => {
+                // The fan-out lets go of the socket; a write it left half done goes
+                // first, so the event starts on an event boundary.
+                let mut last = BytesMut::new();
+                if let Some(rest) = outbox.close_taking_unsent() {
+                    last.put_slice(&rest);
+                }
+                last.put_slice(EXPIRED_EVENT);
+                return direct::write_all(stream, &last, &mut ending).await;
+            }
             Step::End => return Ok(()),
         }
     }

@@ -3,10 +3,11 @@
 //! What the client's frames mean, and what it is answered, is in `commands.rs`; the
 //! handshake, the framing and the connection loop are the engine's (`engine/ws.rs`).
 //!
-//! With `PUBLISH_TOKEN` set, publish frames are accepted only on connections that
-//! presented the token at the upgrade: `Authorization: Bearer <token>`, or `?token=`
-//! for browsers, which cannot set headers on a WebSocket (prefer the header elsewhere:
-//! query strings end up in access logs). A wrong token is refused with 401.
+//! A connection presents its token at the upgrade: `Authorization: Bearer <token>`, the
+//! `rt_token` cookie, or `?token=` for browsers, which cannot set headers on a WebSocket
+//! (prefer the header elsewhere: query strings end up in access logs). A token that
+//! does not verify, or channels in the query the policy refuses, are answered 401 or
+//! 403 before the upgrade; the frames after it are checked in `commands.rs`.
 
 use std::sync::Arc;
 
@@ -19,12 +20,12 @@ use axum::routing::get;
 pub use crate::commands::encode;
 
 use crate::AppState;
+use crate::auth::{self, Cookie};
 use crate::commands::Session;
 use crate::engine::ws::{self, Settings};
 use crate::error::ApiError;
 use crate::hub::Replay;
 use crate::params;
-use crate::publish;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/ws", get(connect))
@@ -45,33 +46,19 @@ async fn connect(
             message: "Origin not allowed; list it in ALLOWED_ORIGINS".into(),
         });
     }
-    let accept = ws::accept_key(headers)?;
-    let may_publish = match &state.config.publish_token {
-        None => true,
-        Some(token) => {
-            let presented = publish::bearer(headers).or_else(|| {
-                query
-                    .iter()
-                    .find(|(k, _)| k == "token")
-                    .map(|(_, v)| v.as_str())
-            });
-            match presented {
-                None => false,
-                Some(presented) if publish::token_matches(presented, token) => true,
-                Some(_) => {
-                    return Err(ApiError {
-                        status: StatusCode::UNAUTHORIZED,
-                        message: "the publish token presented is wrong".into(),
-                    });
-                }
-            }
-        }
-    };
+    // Before the handshake is checked, so that a plain GET learns the verdict too.
+    let token = auth::presented_in(headers, &query, Cookie::Accepted);
     let channels = if query.iter().any(|(key, _)| key == "channel") {
         params::channels(&query)?
     } else {
         Vec::new()
     };
+    // A token that fails verification counts as none: public channels still open.
+    let caller = state.config.auth.identify(token);
+    let policy = &state.config.policy;
+    auth::decide(&caller, |who| policy.may_subscribe_all(&channels, who))?;
+    let who = caller.ok().flatten();
+    let accept = ws::accept_key(headers)?;
     let since = params::id(&query, "since")?;
     let Some(open) = state.sockets.upgrade() else {
         return Err(ApiError {
@@ -91,9 +78,9 @@ async fn connect(
     let mut session = Session::new(
         subscriber,
         Arc::clone(&state.hub),
+        Arc::clone(&state.config),
         Arc::clone(&state.events),
-        may_publish,
-        state.config.limits.queue_len,
+        who,
     );
     let first = session.subscribed(channels, replay);
     let settings = Settings {

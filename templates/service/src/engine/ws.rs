@@ -8,7 +8,8 @@
 //! to a [`Session`] (`src/commands.rs`) and sends what it answers.
 //!
 //! Close codes: 1001 when the server shuts down, 1007 for invalid UTF-8, 1009 for a
-//! frame over 64 KiB, 1013 when the client fell too far behind (reconnect with `since`).
+//! frame over 64 KiB, 1013 when the client fell too far behind (reconnect with `since`),
+//! 4001 when the client's token expired (reconnect with a fresh one and `since`).
 
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
@@ -37,6 +38,8 @@ use crate::error::ApiError;
 use crate::message::Message;
 use crate::shutdown::Shutdown;
 
+/// The close code for an expired token: 4000-4999 are for applications (RFC 6455 7.4.2).
+const EXPIRED: u16 = 4001;
 /// How long a closing peer gets to answer our close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Appended to a client's key to prove the server speaks WebSocket (RFC 6455 1.3).
@@ -53,6 +56,10 @@ pub trait Session: Send + Sync + 'static {
     /// Messages queued while the fan-out's writes were detached (or since the queue
     /// closed), as frames, for the loop to send itself.
     fn queued(&mut self) -> Vec<Frame>;
+
+    /// When the connection's credential expires: the loop closes it then, with code
+    /// 4001. Asked again after every command, which may extend it.
+    fn expires(&self) -> Option<Instant>;
 }
 
 /// Upgraded connections, which hyper no longer tracks: each one's task holds a
@@ -336,6 +343,9 @@ async fn serve(
     // One future for the whole connection: a new one on every message would join
     // and leave the watch's waiter list, a lock every connection shares.
     let mut stopping = std::pin::pin!(shutdown.wait());
+    // One timer for the whole connection, moved when a command changes the expiry.
+    let mut expires = session.expires();
+    let mut expiry = std::pin::pin!(tokio::time::sleep_until(expires.unwrap_or_else(far_future)));
     loop {
         let result = tokio::select! {
             step = poll_fn(|cx| outbox.poll_stream(cx)) => match step {
@@ -374,6 +384,10 @@ async fn serve(
                         reply.extend(session.queued());
                         let sent = send(socket, reply, stall).await;
                         attach(&outbox, stream, &settings.events);
+                        if session.expires() != expires {
+                            expires = session.expires();
+                            expiry.as_mut().reset(expires.unwrap_or_else(far_future));
+                        }
                         sent
                     }
                     Some(Ok(Frame::Binary(_))) => {
@@ -400,11 +414,20 @@ async fn serve(
                 send(socket, [Frame::Ping(Bytes::new())], stall).await
             }
             () = &mut stopping => return End::Close(CloseCode::Away, "server shutting down"),
+            () = &mut expiry, if expires.is_some() => {
+                return End::Close(CloseCode::Library(EXPIRED), "token expired");
+            }
         };
         if let Err(end) = result {
             return end;
         }
     }
+}
+
+/// A deadline that never comes, for a connection whose credential does not expire.
+fn far_future() -> Instant {
+    // About 30 years: far enough, and well within what the timer can hold.
+    Instant::now() + Duration::from_secs(86400 * 365 * 30)
 }
 
 /// How long a write may stall on a peer that stopped reading: as long as a missing

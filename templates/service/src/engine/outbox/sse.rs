@@ -288,6 +288,18 @@ impl Outbox {
         }
     }
 
+    /// Closes the queue and lets go of the socket, for a stream that ends now (its
+    /// token expired): queued messages are dropped, as the client resumes from its last
+    /// id. Returns the rest of a write the socket did not take whole, which must go
+    /// out before anything else.
+    pub fn close_taking_unsent(&self) -> Option<Bytes> {
+        let mut state = self.state();
+        state.closed = true;
+        state.socket = None;
+        state.queue.clear();
+        state.unsent.take()
+    }
+
     /// Whether anything was written since the last call.
     pub fn take_written(&self) -> bool {
         std::mem::take(&mut self.state().written)
@@ -612,6 +624,28 @@ mod tests {
             outbox.flush();
         }
         assert!(reader.await.unwrap(), "every byte, in order");
+    }
+
+    #[tokio::test]
+    async fn closing_to_end_hands_back_the_rest_of_a_partial_write() {
+        let (socket, _client) = sockets().await;
+        let outbox = Arc::new(Outbox::new(16));
+        // More than the socket buffers take while nobody reads.
+        outbox.attach(socket, Bytes::from(vec![b'x'; 64 << 20]));
+        let mut fanout = Fanout::new(Duration::ZERO, events());
+        fanout.push(&outbox, &message("a", 1));
+        let rest = outbox.close_taking_unsent().expect("a partial write");
+        assert!(!rest.is_empty() && rest.len() < 64 << 20);
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(matches!(
+            outbox.poll_stream(&mut cx),
+            Poll::Ready(StreamStep::Closed)
+        ));
+        assert!(
+            fanout.push(&outbox, &message("a", 2)),
+            "nothing is queued any more"
+        );
+        assert_eq!(receive(&outbox), (vec![], false));
     }
 
     #[tokio::test]
