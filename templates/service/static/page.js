@@ -41,6 +41,29 @@ const demo = (() => {
     return storeToken();
   }
 
+  // The `exp` claim of a JWT, in Unix seconds, or null. Only to plan renewals: the
+  // server verifies the token.
+  function expiry(token) {
+    try {
+      const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(atob(payload)).exp ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  // After the server ended a connection for an expired token: whether to reconnect now.
+  // Not with a token that has expired too (the server's 30 s of leeway would accept it
+  // and end it again at once): the user, or your app, must supply a fresh one first.
+  function renewed(token) {
+    const exp = token && expiry(token);
+    if (exp && exp * 1000 <= Date.now()) {
+      refusedState("expired", "the token expired; enter a fresh one and press Use token");
+      return false;
+    }
+    return true;
+  }
+
   function channels() {
     return $("subscribe").channels.value.split(",").map((c) => c.trim()).filter(Boolean);
   }
@@ -58,6 +81,12 @@ const demo = (() => {
     item.append(small, text);
     log.prepend(item);
     while (log.children.length > 200) log.lastChild.remove();
+  }
+
+  function refusedState(status, message) {
+    const name = status === 403 ? "forbidden" : status === "expired" ? "expired" : "unauthorized";
+    state(name);
+    line(message || name, status === "expired" ? "expired" : `${status} ${name}`);
   }
 
   function setCursor(id) {
@@ -126,13 +155,11 @@ const demo = (() => {
     state,
     backoff,
     getToken,
+    expiry,
+    renewed,
     // The server refused: 401 (no valid token), 403 (the token does not grant the
     // channel) or an expired token. Shown as it is; the transport stops retrying.
-    refused(status, message) {
-      const name = status === 403 ? "forbidden" : status === "expired" ? "expired" : "unauthorized";
-      state(name);
-      line(message || name, status === "expired" ? "expired" : `${status} ${name}`);
-    },
+    refused: refusedState,
     get cursor() {
       return cursor;
     },

@@ -21,7 +21,9 @@ function connect(channels, cursor, getToken) {
   const current = new EventSource(url);
   source = current;
   const resume = () => connect(demo.channels(), demo.cursor, getToken);
+  let openedAt = Date.now();
   current.onopen = () => {
+    openedAt = Date.now();
     attempt = 0;
     demo.state("connected");
   };
@@ -30,8 +32,15 @@ function connect(channels, cursor, getToken) {
   current.addEventListener("expired", async () => {
     current.close();
     demo.refused("expired", "the token expired; renewing it and resuming");
-    await getToken();
-    resume();
+    if (!demo.renewed(await getToken())) return;
+    // Ended again right after opening: the token is no fresher (a cookie the page cannot
+    // read, say). Back off rather than loop.
+    if (Date.now() - openedAt < 5000) {
+      attempt += 1;
+      retryTimer = setTimeout(resume, demo.backoff(attempt));
+    } else {
+      resume();
+    }
   });
   current.onerror = async () => {
     if (current.readyState !== EventSource.CLOSED) {

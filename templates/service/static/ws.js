@@ -13,17 +13,6 @@ let retryTimer = null;
 let refreshTimer = null;
 let attempt = 0;
 
-// The `exp` claim of a JWT, in Unix seconds, or null. Only to schedule the refresh:
-// the server verifies the token.
-function expiry(token) {
-  try {
-    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    return JSON.parse(atob(payload)).exp ?? null;
-  } catch {
-    return null;
-  }
-}
-
 // Sends a fresh token a little before `expires`: a fifth of the remaining lifetime
 // ahead, at most 30 s.
 function scheduleRefresh(current, expires, getToken) {
@@ -71,7 +60,7 @@ async function connect(channels, cursor, getToken) {
   current.onopen = () => {
     attempt = 0;
     demo.state("connected");
-    scheduleRefresh(current, token && expiry(token), getToken);
+    scheduleRefresh(current, token && demo.expiry(token), getToken);
   };
   current.onmessage = (event) => {
     const frame = JSON.parse(event.data);
@@ -105,7 +94,7 @@ async function connect(channels, cursor, getToken) {
     if (event.code === 4001) {
       // The token expired: a fresh one, and on from the last id.
       demo.refused("expired", "the token expired; renewing it and resuming");
-      resume();
+      if (demo.renewed(await getToken())) resume();
       return;
     }
     if (event.code === 1006 && attempt === 0) {
