@@ -5,11 +5,17 @@
 //! published since the restart, and without losing what was published meanwhile when
 //! Redis keeps the history.
 //!
+//! With authorization on (`AUTH_MODE=jwt`), the page takes its token from `?token=` into
+//! its token field (and the `rt_token` cookie, which is how an event stream presents
+//! it), shows a refusal plainly, and carries on across the token's expiry with a fresh
+//! token from its `getToken()`, losing nothing.
+//!
 //! A screenshot per strategy and fan-out lands in `target/tmp/screenshots/`.
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
@@ -43,10 +49,16 @@ const PAGE: &str = r#"JSON.stringify({ state: document.getElementById("state")?.
 fn allowed(from: &str, to: &str) -> bool {
     matches!(
         (from, to),
-        ("connecting", "connected" | "reconnecting" | "reset")
-            | ("connected", "reconnecting" | "reset")
-            | ("reconnecting", "connected" | "reset")
+        (
+            "connecting",
+            "connected" | "reconnecting" | "reset" | "unauthorized" | "forbidden"
+        ) | ("connected", "reconnecting" | "reset" | "expired")
+            | (
+                "reconnecting",
+                "connected" | "reset" | "unauthorized" | "forbidden"
+            )
             | ("reset", "connected" | "reconnecting")
+            | ("expired", "connecting" | "reconnecting" | "connected")
     )
 }
 
@@ -247,6 +259,112 @@ async fn redis(strategy: &str) {
     b.assert_no_panic();
 }
 
+const SECRET: &str = "the-browser-tests-secret-of-32-bytes-or-more";
+const PUBLISHER: &str = "the-browser-tests-publish-token";
+
+/// A token from the generated binary's own `token` subcommand.
+fn mint(binary: &Path, channels: &str, ttl: &str) -> String {
+    let output = Command::new(binary)
+        .args(["token", "--sub", "42", "--channels", channels, "--ttl", ttl])
+        .env("JWT_SECRET", SECRET)
+        .env_remove("JWT_PUBLIC_KEY")
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .output()
+        .expect("run the token subcommand");
+    assert!(
+        output.status.success(),
+        "token: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+async fn publish_as_server(server: &Server, texts: &[String]) {
+    let bearer = format!("Bearer {PUBLISHER}");
+    for text in texts {
+        let body = json!({ "channel": "demo", "data": { "text": text } }).to_string();
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Authorization", bearer.as_str()),
+        ];
+        let response = http::request(server.addr, "POST", "/publish", &headers, body.as_bytes())
+            .await
+            .expect("POST /publish");
+        assert_eq!(response.status, 200, "publish: {}", response.text());
+    }
+}
+
+/// Authorization on: a refusal is shown as such, and the page carries on across its
+/// token's expiry without losing a message.
+async fn authorized(strategy: &str) {
+    let binary = support::server_binary(strategy, "memory");
+    let _one = ONE_BROWSER.lock().await;
+    let env = [
+        ("AUTH_MODE", "jwt"),
+        ("JWT_SECRET", SECRET),
+        ("PUBLISH_TOKEN", PUBLISHER),
+    ];
+    let server = Server::start(&binary, &env);
+
+    // A token that does not grant the page's channel.
+    let elsewhere = mint(&binary, "elsewhere", "1h");
+    let mut page = Page::open(&server.url(&format!("/?token={elsewhere}"))).await;
+    page.wait_state("forbidden", RECONNECT).await;
+    drop(page);
+
+    let short = mint(&binary, "demo", "8s");
+    let mut page = Page::open(&server.url(&format!("/?token={short}"))).await;
+    page.wait_state("connected", RECONNECT).await;
+    let field = page
+        .browser
+        .eval(r#"document.getElementById("token-input").value"#)
+        .await;
+    assert_eq!(field, json!(short), "the field takes ?token=");
+    let address = page.browser.eval("location.search").await;
+    assert_eq!(address, json!(""), "and the address bar lets go of it");
+    if strategy == "sse" {
+        let cookie = page.browser.eval("document.cookie").await;
+        assert!(
+            cookie
+                .as_str()
+                .unwrap()
+                .contains(&format!("rt_token={short}")),
+            "EventSource presents the cookie: {cookie}"
+        );
+    }
+    let before = texts("before", 2);
+    publish_as_server(&server, &before).await;
+    page.wait_shown(&before).await;
+
+    // From now on getToken() hands out a fresh token, as a backend would.
+    let fresh = mint(&binary, "demo", "1h");
+    let set = format!(r#"document.getElementById("token-input").value = "{fresh}""#);
+    page.browser.eval(&set).await;
+    // Published every second across the first token's expiry.
+    let across = texts("across", 10);
+    for text in &across {
+        publish_as_server(&server, std::slice::from_ref(text)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    page.wait_shown(&across).await;
+    page.wait_state("connected", RECONNECT).await;
+    page.screenshot(&format!("{strategy}-authorized")).await;
+
+    let states = page.states().await;
+    check_machine(&states, 0);
+    let expired = states.iter().any(|state| state == "expired");
+    match strategy {
+        // The server ended the stream; the page renewed its cookie and resumed.
+        "sse" => assert!(expired, "{states:?}"),
+        // The page refreshed ahead of the expiry: the connection never ended.
+        "websocket" => assert!(!expired, "{states:?}"),
+        // Polls retry a 401 with a fresh token without a word.
+        _ => {}
+    }
+    println!("{strategy}/authorized page states: {}", states.join(" -> "));
+    server.assert_no_panic();
+}
+
 macro_rules! rows {
     ($($test:ident: $strategy:literal / $fanout:ident,)*) => {
         $(
@@ -267,4 +385,8 @@ rows! {
     websocket_redis: "websocket" / redis,
     long_polling_redis: "long-polling" / redis,
     short_polling_redis: "short-polling" / redis,
+    sse_authorized: "sse" / authorized,
+    long_polling_authorized: "long-polling" / authorized,
+    short_polling_authorized: "short-polling" / authorized,
+    websocket_authorized: "websocket" / authorized,
 }

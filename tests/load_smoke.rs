@@ -34,12 +34,20 @@ struct Server {
     url: String,
 }
 
+/// The `JWT_SECRET` of the runs with authorization on.
+const SECRET: &str = "the-load-smoke-secret-of-32-bytes-or-more";
+
 impl Server {
-    fn start(binary: &Path) -> Self {
+    /// With `jwt`, the server verifies tokens (`AUTH_MODE=jwt`) and the load client must
+    /// present one.
+    fn start(binary: &Path, jwt: bool) -> Self {
+        let mode = if jwt { "jwt" } else { "none" };
         let mut child = Command::new(binary)
             .args(["--bind", "127.0.0.1:0"])
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
+            .env("AUTH_MODE", mode)
+            .env("JWT_SECRET", SECRET)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -81,11 +89,45 @@ fn run(load: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).expect("rtgen-load prints one JSON report")
 }
 
-fn smoke(strategy: &str, transport: &str) {
+/// A token for the benchmark channel from the generated binary's `token` subcommand.
+fn mint(binary: &Path) -> String {
+    let output = Command::new(binary)
+        .args([
+            "token",
+            "--sub",
+            "load",
+            "--channels",
+            "bench",
+            "--publish",
+            "bench",
+        ])
+        .env("JWT_SECRET", SECRET)
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .output()
+        .expect("run the token subcommand");
+    assert!(output.status.success(), "token subcommand failed");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+fn smoke(strategy: &str, transport: &str, jwt: bool) {
     let binary = support::server_binary(strategy, "memory");
     let load = load_client();
-    let server = Server::start(&binary);
+    let server = Server::start(&binary, jwt);
     let pid = server.child.id().to_string();
+    let token = jwt.then(|| mint(&binary));
+    if jwt {
+        // Without the token the server turns the load client away.
+        let refused = Command::new(&load)
+            .args(["idle", "--transport", transport, "--url", &server.url])
+            .args(["--connections", "1", "--pid", &pid, "--settle-secs", "0"])
+            .output()
+            .expect("run rtgen-load");
+        assert!(!refused.status.success(), "subscribed without a token");
+    }
+    let token_args: Vec<&str> = match &token {
+        Some(token) => vec!["--token", token],
+        None => Vec::new(),
+    };
 
     let report = run(
         &load,
@@ -103,7 +145,11 @@ fn smoke(strategy: &str, transport: &str) {
             "2",
             "--pid",
             &pid,
-        ],
+        ]
+        .iter()
+        .chain(&token_args)
+        .copied()
+        .collect::<Vec<_>>(),
     );
     let result = &report["result"];
     assert_eq!(result["published"], 20, "{report}");
@@ -140,7 +186,11 @@ fn smoke(strategy: &str, transport: &str) {
             &pid,
             "--settle-secs",
             "0",
-        ],
+        ]
+        .iter()
+        .chain(&token_args)
+        .copied()
+        .collect::<Vec<_>>(),
     );
     assert!(idle["rss_per_connection_kib"].is_number(), "{idle}");
     assert!(idle["rss_after_kib"].as_u64() > Some(0), "{idle}");
@@ -148,10 +198,20 @@ fn smoke(strategy: &str, transport: &str) {
 
 #[test]
 fn sse_broadcast_loses_nothing() {
-    smoke("sse", "sse");
+    smoke("sse", "sse", false);
 }
 
 #[test]
 fn websocket_broadcast_loses_nothing() {
-    smoke("websocket", "websocket");
+    smoke("websocket", "websocket", false);
+}
+
+#[test]
+fn sse_broadcast_with_authorization_loses_nothing() {
+    smoke("sse", "sse", true);
+}
+
+#[test]
+fn websocket_broadcast_with_authorization_loses_nothing() {
+    smoke("websocket", "websocket", true);
 }

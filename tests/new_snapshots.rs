@@ -104,6 +104,11 @@ fn generated_files() {
     let (variants, file_sets) = generate_all();
     let mut sets = String::new();
     for (combo, paths) in &file_sets {
+        // The development secret is written beside the plan, never as part of it.
+        assert!(
+            !paths.iter().any(|path| path == ".env"),
+            "{combo}: .env must not be a planned file"
+        );
         sets.push_str(&format!("{combo}:\n"));
         for path in paths {
             sets.push_str(&format!("  {path}\n"));

@@ -139,6 +139,53 @@ async fn sse_read_with_curl_is_a_valid_event_stream_with_ids() {
     server.assert_no_panic();
 }
 
+/// With authorization on, curl is refused without a token and streams with one: the
+/// `rt_token` cookie (what a browser sends) or `Authorization: Bearer`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_with_curl_and_a_token() {
+    const SECRET: &str = "the-standard-clients-secret-of-32-bytes";
+    let binary = support::server_binary("sse", "memory");
+    let env = [
+        ("AUTH_MODE", "jwt"),
+        ("JWT_SECRET", SECRET),
+        ("PUBLISH_TOKEN", "server"),
+    ];
+    let server = Server::start(&binary, &env);
+    let minted = std::process::Command::new(&binary)
+        .args(["token", "--sub", "42"])
+        .env("JWT_SECRET", SECRET)
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .output()
+        .expect("run the token subcommand");
+    assert!(minted.status.success(), "token subcommand failed");
+    let token = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    let own = server.url("/events?channel=user:42");
+
+    let (status, _, body) = curl_once(&[&own]);
+    assert_eq!(status, 401, "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert!(error["error"].is_string(), "{body}");
+    let bearer = format!("Authorization: Bearer {token}");
+    let (status, _, body) = curl_once(&[&server.url("/events?channel=user:7"), "-H", &bearer]);
+    assert_eq!(status, 403, "another user's channel: {body}");
+
+    let cookie = format!("rt_token={token}");
+    let mut live = curl(&["-N", "-s", "-i", "-b", &cookie, &own]);
+    assert_eq!(head(&mut live).0, 200);
+    let body = json!({ "channel": "user:42", "data": "for 42" }).to_string();
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Authorization", "Bearer server"),
+    ];
+    let published = http::request(server.addr, "POST", "/publish", &headers, body.as_bytes())
+        .await
+        .expect("POST /publish");
+    assert_eq!(published.status, 200, "{}", published.text());
+    let received = message(&events(&mut live, 1)[0]);
+    assert_eq!(received["data"], json!("for 42"));
+    server.assert_no_panic();
+}
+
 /// Runs curl to completion and returns (status, headers, body).
 fn curl_once(args: &[&str]) -> (u16, Vec<(String, String)>, String) {
     let mut lines = curl(&[&["-s", "-i"], args].concat());

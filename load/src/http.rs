@@ -17,6 +17,9 @@ pub struct Target {
     pub addr: SocketAddr,
     /// The `Host` header value.
     pub host: String,
+    /// `Authorization: Bearer <token>` and its line end, or nothing: sent with every
+    /// request (`--token`).
+    pub credential: String,
 }
 
 impl Target {
@@ -34,7 +37,15 @@ impl Target {
             url: url.to_owned(),
             addr,
             host,
+            credential: String::new(),
         })
+    }
+
+    /// Presents `token` as `Authorization: Bearer` on every request.
+    pub fn with_token(mut self, token: Option<&str>) -> Self {
+        self.credential =
+            token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+        self
     }
 }
 
@@ -241,6 +252,7 @@ pub struct Publisher {
     stream: TcpStream,
     reader: Reader,
     host: String,
+    credential: String,
 }
 
 impl Publisher {
@@ -249,14 +261,16 @@ impl Publisher {
             stream: connect(target, Ipv4Addr::LOCALHOST).await?,
             reader: Reader::new(),
             host: target.host.clone(),
+            credential: target.credential.clone(),
         })
     }
 
     /// Publishes `body` (a JSON object); returns the status.
     pub async fn publish(&mut self, body: &str) -> Result<u16> {
         let request = format!(
-            "POST /publish HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST /publish HTTP/1.1\r\nHost: {}\r\n{}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.host,
+            self.credential,
             body.len()
         );
         self.stream.write_all(request.as_bytes()).await?;

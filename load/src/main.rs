@@ -70,6 +70,11 @@ struct Connections {
     /// Short polling: poll interval, overriding the server's `poll_interval_ms`.
     #[arg(long)]
     poll_interval_ms: Option<u64>,
+    /// Token presented as `Authorization: Bearer` on every request, for a service with
+    /// `AUTH_MODE=jwt`: a JWT granting the channel (to subscribe and publish), or the
+    /// `PUBLISH_TOKEN`. Mint one with the service's `token` subcommand.
+    #[arg(long)]
+    token: Option<String>,
 }
 
 #[derive(Args)]
@@ -237,7 +242,7 @@ fn plan(conn: &Connections, subscribers: usize) -> Result<Plan> {
         targets: conn
             .urls
             .iter()
-            .map(|url| Target::parse(url))
+            .map(|url| Target::parse(url).map(|t| t.with_token(conn.token.as_deref())))
             .collect::<Result<_>>()?,
         channel: conn.channel.clone(),
         subscribers,

@@ -107,8 +107,8 @@ impl Subscriber {
 
     async fn sse(&self, established: &mut bool) -> Result<()> {
         let request = format!(
-            "GET /events?channel={} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
-            self.channel, self.target.host
+            "GET /events?channel={} HTTP/1.1\r\nHost: {}\r\n{}Accept: text/event-stream\r\n\r\n",
+            self.channel, self.target.host, self.target.credential
         );
         let (mut stream, mut reader, head) = self.open(request).await?;
         if head.status != 200 {
@@ -146,9 +146,10 @@ impl Subscriber {
             format!("/ws?channel={}", self.channel)
         };
         let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nUpgrade: websocket\r\n\
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n{credential}Upgrade: websocket\r\n\
              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-            host = self.target.host
+            host = self.target.host,
+            credential = self.target.credential
         );
         let (mut stream, mut reader, head) = self.open(request).await?;
         if head.status != 101 {
@@ -212,10 +213,11 @@ impl Subscriber {
         let mut stream: Option<(TcpStream, Reader)> = None;
         loop {
             let request = format!(
-                "GET /poll?channel={}{}{cursor}&timeout=60 HTTP/1.1\r\nHost: {}\r\n\r\n",
+                "GET /poll?channel={}{}{cursor}&timeout=60 HTTP/1.1\r\nHost: {}\r\n{}\r\n",
                 self.channel,
                 if cursor.is_empty() { "" } else { "&cursor=" },
-                self.target.host
+                self.target.host,
+                self.target.credential
             );
             let (mut conn, mut reader, head) = match stream.take() {
                 Some((mut conn, mut reader)) => {
@@ -259,10 +261,11 @@ impl Subscriber {
         let mut reader = Reader::new();
         loop {
             let request = format!(
-                "GET /messages?channel={}{}{cursor} HTTP/1.1\r\nHost: {}\r\n{}\r\n",
+                "GET /messages?channel={}{}{cursor} HTTP/1.1\r\nHost: {}\r\n{}{}\r\n",
                 self.channel,
                 if cursor.is_empty() { "" } else { "&cursor=" },
                 self.target.host,
+                self.target.credential,
                 etag.as_ref()
                     .map(|tag| format!("If-None-Match: {tag}\r\n"))
                     .unwrap_or_default(),

@@ -13,7 +13,7 @@ use crate::cli::{AnswerSources, NewArgs};
 use crate::error::{Error, Result};
 use crate::generate::{
     self, NameError, Plan, ProjectName, TargetState, TemplateError, Templates, WriteError, context,
-    pristine, record, tree,
+    dev_env, pristine, record, tree,
 };
 use crate::interview::{self, Step};
 use crate::report;
@@ -89,7 +89,22 @@ pub fn run(args: NewArgs) -> Result<()> {
     }
     generate::write_project(&target, &pristine::with_copy(&plan), args.force)
         .map_err(write_error)?;
-    say(&format!("{preset}{}", next_steps(&shown, &plan, &rec)))
+    // After the project, outside the plan: a secret of this checkout, not a generated file.
+    let dev_env = match dev_env::write_dev_env(&target) {
+        Ok(outcome) => Some(outcome),
+        Err(e) => {
+            eprintln!(
+                "warning: the project is written, but not {shown}/{}: {e}\n  \
+                 set JWT_SECRET (at least 32 random bytes) before `cargo run`",
+                dev_env::FILE
+            );
+            None
+        }
+    };
+    say(&format!(
+        "{preset}{}",
+        next_steps(&shown, &plan, &rec, dev_env)
+    ))
 }
 
 /// Shows the recommendation and lets the user accept it or pick another strategy (the
@@ -236,7 +251,12 @@ fn display_path(path: &Path) -> String {
     }
 }
 
-fn next_steps(shown: &str, plan: &Plan, rec: &Recommendation) -> String {
+fn next_steps(
+    shown: &str,
+    plan: &Plan,
+    rec: &Recommendation,
+    dev_env: Option<dev_env::DevEnv>,
+) -> String {
     let mut out = format!(
         "Created {shown}: {} with {} fan-out ({} files).\n\nNext steps:\n  cd {shown}\n",
         context::strategy_title(rec.strategy),
@@ -263,6 +283,14 @@ fn next_steps(shown: &str, plan: &Plan, rec: &Recommendation) -> String {
     out.push_str(
         "rtgen.toml records the answers; change them, or take a newer rtgen, with `rtgen update`.\n",
     );
+    match dev_env {
+        Some(dev_env::DevEnv::Written) => out.push_str(
+            ".env holds a random development JWT_SECRET (`cargo run -- token --sub 42` mints a \
+             token with it); keep it out of version control.\n",
+        ),
+        Some(dev_env::DevEnv::Kept) => out.push_str(".env was already there and is unchanged.\n"),
+        None => {}
+    }
     out
 }
 

@@ -3,6 +3,7 @@
 //! print the tree for `--dry-run`).
 
 pub mod context;
+pub mod dev_env;
 pub mod escape;
 pub mod manifest;
 pub mod name;

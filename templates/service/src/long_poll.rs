@@ -4,12 +4,19 @@
 //! is held until one arrives or the timeout passes. The cursor the client sends is
 //! all the state there is: nothing about a client outlives its request, so any
 //! instance can answer any poll.
+//!
+//! Who may poll which channels is decided in [`start`], which both paths call: the
+//! token (`Authorization: Bearer`, the `rt_token` cookie, or `?token=`) and
+//! [`Policy::may_subscribe`](crate::policy::Policy::may_subscribe). A held poll whose
+//! token expires is answered 401; the client polls again with a fresh token from the
+//! same cursor.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -17,8 +24,11 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::AppState;
-use crate::direct::{self, Answered};
+use crate::auth::{self, Cookie};
+use crate::engine::direct::{self, Answer, Answered};
+use crate::engine::events::{Delivery, Open, SharedEvents, Transport};
 use crate::error::ApiError;
+use crate::expiry;
 use crate::hub::{Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
@@ -49,49 +59,75 @@ pub fn encode(envelope: &Envelope<'_>) -> Bytes {
         .unwrap_or_default()
 }
 
-/// `GET /poll` on a connection hyper serves (see [`crate::direct`] for the others).
+/// `GET /poll` on a connection hyper serves (see [`Answer`] for the others).
 async fn poll(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let reply = match start(&state, &query).await? {
+    let token = auth::presented_in(&headers, &query, Cookie::Accepted);
+    let reply = match start(&state, &query, token).await? {
         Start::Now(reply) => reply,
-        Start::Held(held) => held.wait(&mut state.shutdown.clone()).await,
+        Start::Held(held) => {
+            let _open = Open::new(&state.events, Transport::LongPoll);
+            held.wait(&mut state.shutdown.clone()).await?
+        }
     };
-    Ok((HEADERS, reply.body()).into_response())
+    Ok((HEADERS, reply.body(&state.events)).into_response())
 }
 
-/// `GET /poll` on the socket itself, so a held poll costs no more than its
-/// subscription. The connection stays open for the client's next poll.
-pub async fn answer(
-    stream: &mut TcpStream,
-    state: &AppState,
-    request: direct::Request,
-) -> Answered {
-    let Some(query) = request.query("/poll") else {
-        return Answered::ToHyper;
-    };
-    let mut shutdown = state.shutdown.clone();
-    let started = start(state, &query).await;
-    let Some(start) = request.commit(stream, started, &mut shutdown).await else {
-        return Answered::Close;
-    };
-    tracing::debug!(uri = %request.uri, "poll");
-    let reply = match start {
-        Start::Now(reply) => reply,
-        Start::Held(held) => tokio::select! {
-            reply = held.wait(&mut shutdown) => reply,
-            // A client that gives up frees its subscription at once.
-            () = closed(stream) => return Answered::Close,
-        },
-    };
-    let body = reply.body();
-    let close = request.close || shutdown.has_begun();
-    let mut response = direct::ok_head(&HEADERS, Some(body.len()), close);
-    response.put_slice(&body);
-    match direct::write_all(stream, &response, &mut shutdown).await {
-        Ok(()) if !close => Answered::KeepAlive,
-        _ => Answered::Close,
+impl Answer for AppState {
+    fn allowed_origins(&self) -> &[String] {
+        &self.config.allowed_origins
+    }
+
+    /// `GET /poll` on the socket itself, so a held poll costs no more than its
+    /// subscription. The connection stays open for the client's next poll.
+    async fn answer(&self, stream: &mut TcpStream, request: direct::Request) -> Answered {
+        let Some(query) = request.query("/poll") else {
+            return Answered::ToHyper;
+        };
+        let mut shutdown = self.shutdown.clone();
+        let cookies = request.cookies.iter().map(Vec::as_slice);
+        let authorization = request.authorization.as_deref();
+        let token = auth::presented(authorization, cookies, &query, Cookie::Accepted);
+        let started = start(self, &query, token).await;
+        let committed = request
+            .commit(stream, started, &mut shutdown, &self.events)
+            .await;
+        let Some(start) = committed else {
+            return Answered::Close;
+        };
+        tracing::debug!(uri = %request.uri, "poll");
+        let reply = match start {
+            Start::Now(reply) => reply,
+            Start::Held(held) => {
+                let _open = Open::new(&self.events, Transport::LongPoll);
+                let waited = tokio::select! {
+                    waited = held.wait(&mut shutdown) => waited,
+                    // A client that gives up frees its subscription at once.
+                    () = closed(stream) => return Answered::Close,
+                };
+                match waited {
+                    Ok(reply) => reply,
+                    Err(expired) => {
+                        let events = &self.events;
+                        request
+                            .refuse_committed(stream, &expired, &mut shutdown, events)
+                            .await;
+                        return Answered::Close;
+                    }
+                }
+            }
+        };
+        let body = reply.body(&self.events);
+        let close = request.close || shutdown.has_begun();
+        let mut response = request.ok_head(&HEADERS, Some(body.len()), close);
+        response.put_slice(&body);
+        match direct::write_all(stream, &response, &mut shutdown).await {
+            Ok(()) if !close => Answered::KeepAlive,
+            _ => Answered::Close,
+        }
     }
 }
 
@@ -106,8 +142,17 @@ enum Start {
 /// Reads history after the client's cursor and, when it holds nothing newer,
 /// subscribes. Without a cursor the poll only learns the current one and waits for
 /// the next message.
-async fn start(state: &AppState, query: &[(String, String)]) -> Result<Start, ApiError> {
+async fn start(
+    state: &AppState,
+    query: &[(String, String)],
+    token: Option<&str>,
+) -> Result<Start, ApiError> {
     let channels = params::channels(query)?;
+    // A token that fails verification counts as none: public channels still open.
+    let caller = state.config.auth.identify(token);
+    let policy = &state.config.policy;
+    auth::decide(&caller, |who| policy.may_subscribe_all(&channels, who))?;
+    let who = caller.ok().flatten();
     let cursor = params::id(query, "cursor")?;
     let deadline = Instant::now() + timeout_param(query)?;
 
@@ -146,6 +191,7 @@ async fn start(state: &AppState, query: &[(String, String)]) -> Result<Start, Ap
             subscriber,
             cursor: batch.cursor,
             deadline,
+            expires: expiry::deadline(who.as_ref()),
         }),
     })
 }
@@ -155,13 +201,23 @@ struct Held {
     subscriber: Subscriber,
     cursor: Id,
     deadline: Instant,
+    /// When the token expires: the poll is answered 401 then.
+    expires: Option<Instant>,
 }
 
 impl Held {
     /// Waits for the next message until the deadline or shutdown (held polls are
-    /// answered at once then, so the drain finishes fast).
-    async fn wait(mut self, shutdown: &mut Shutdown) -> Reply {
+    /// answered at once then, so the drain finishes fast). A token that expires first
+    /// ends the wait with a 401.
+    async fn wait(mut self, shutdown: &mut Shutdown) -> Result<Reply, ApiError> {
         let mut messages = Vec::new();
+        let expires = self.expires;
+        let expired = async move {
+            match expires {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         // One wake-up takes everything queued by then into the same response. A closed
         // queue, the deadline or shutdown leave `messages` empty: the client simply
         // polls again.
@@ -171,12 +227,20 @@ impl Held {
                 self.subscriber.recv(&mut messages, MAX_MESSAGES),
             ) => {}
             () = shutdown.wait() => {}
+            () = expired => {
+                return Err(ApiError {
+                    status: StatusCode::UNAUTHORIZED,
+                    message: "the token expired; poll again with a fresh one from the same \
+                              cursor"
+                        .into(),
+                });
+            }
         }
-        Reply {
+        Ok(Reply {
             messages,
             cursor: self.cursor,
             reset: false,
-        }
+        })
     }
 }
 
@@ -213,10 +277,13 @@ struct Reply {
 
 impl Reply {
     /// `{"messages": [...], "cursor": "<id>"}`, plus `"reset": true`, joined from the
-    /// envelopes encoded at publish time.
-    fn body(mut self) -> Bytes {
+    /// envelopes encoded at publish time. What it answers is reported to `events`.
+    fn body(mut self, events: &SharedEvents) -> Bytes {
         // Ids are in order, so the cursor of a truncated batch resumes right after it.
         self.messages.truncate(MAX_MESSAGES);
+        if self.reset {
+            events.reset_sent(Transport::LongPoll);
+        }
         let cursor = self
             .messages
             .last()
@@ -240,6 +307,9 @@ impl Reply {
             body.put_slice(b"\"reset\":true");
         }
         body.put_u8(b'}');
+        if !self.messages.is_empty() {
+            events.delivered(Delivery::one_write(self.messages.len(), size));
+        }
         body.freeze()
     }
 }

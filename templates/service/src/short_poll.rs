@@ -4,6 +4,10 @@
 //! the response is also its `ETag`, so a client (or the browser's cache) that sends
 //! it back in `If-None-Match` gets an empty 304 while nothing changed. The cursor is
 //! all the state there is, so any instance can answer any poll.
+//!
+//! Every poll is checked against the policy: the token (`Authorization: Bearer`, the
+//! `rt_token` cookie, or `?token=`) and
+//! [`Policy::may_subscribe`](crate::policy::Policy::may_subscribe).
 
 use std::sync::Arc;
 
@@ -15,6 +19,8 @@ use axum::routing::get;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::AppState;
+use crate::auth::{self, Cookie};
+use crate::engine::events::{Delivery, Transport};
 use crate::error::ApiError;
 use crate::id::Id;
 use crate::message::{Envelope, Message};
@@ -41,6 +47,11 @@ async fn messages(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let channels = params::channels(&query)?;
+    let token = auth::presented_in(&headers, &query, Cookie::Accepted);
+    // A token that fails verification counts as none: public channels still open.
+    let caller = state.config.auth.identify(token);
+    let policy = &state.config.policy;
+    auth::decide(&caller, |who| policy.may_subscribe_all(&channels, who))?;
     let cursor = params::id(&query, "cursor")?;
     // Cheap when nothing changed: the hub compares each channel's newest id with the
     // cursor before it touches any history.
@@ -55,6 +66,14 @@ async fn messages(
     let mut response = if !batch.reset && if_none_match(&headers, &cursor) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
+        if batch.reset {
+            state.events.reset_sent(Transport::ShortPoll);
+        }
+        if !batch.messages.is_empty() {
+            let bytes = batch.messages.iter().map(|m| m.wire.len()).sum();
+            let delivery = Delivery::one_write(batch.messages.len(), bytes);
+            state.events.delivered(delivery);
+        }
         let poll_interval_ms = state.config.poll_interval.as_millis();
         reply(&batch.messages, batch.cursor, batch.reset, poll_interval_ms)
     };

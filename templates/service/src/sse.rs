@@ -3,6 +3,12 @@
 //! Each message is one event, `id: <id>` plus `data: <envelope>`. Browsers reconnect on
 //! their own and send the last id they saw as `Last-Event-ID`, which resumes from
 //! history without loss.
+//!
+//! Who may subscribe is decided once, in [`open`], which both paths call: the token
+//! (`Authorization: Bearer`, the `rt_token` cookie, or `?token=`) and
+//! [`Policy::may_subscribe`](crate::policy::Policy::may_subscribe). When the token
+//! expires the stream sends an `expired` event and ends; the client reconnects with a
+//! fresh token and resumes from its last id.
 
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
@@ -20,23 +26,30 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::future::OptionFuture;
 use hyper::body::{Body as HttpBody, Frame};
 use tokio::net::TcpStream;
-use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 
 use crate::AppState;
-use crate::direct::{self, Answered};
+use crate::auth::{self, Cookie};
+use crate::engine::direct::{self, Answer, Answered};
+use crate::engine::events::{Delivery, Open, SharedEvents, Transport};
+use crate::engine::outbox::{self, BATCH, StreamStep};
 use crate::error::ApiError;
+use crate::expiry;
 use crate::hub::{Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
-use crate::outbox::{self, BATCH, StreamStep};
 use crate::params;
 use crate::shutdown::Shutdown;
 
 /// Comment lines keep idle connections alive through proxies that cut them at 30-60 s:
 /// the stream is never quiet for longer than this.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// What a stream whose token expired sends last. The client renews its token and
+/// resumes from its last id.
+const EXPIRED_EVENT: &[u8] = b"event: expired\ndata: {}\n\n";
 /// What a quiet line sends: a comment, which `EventSource` ignores.
 const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
 /// The response headers of an event stream.
@@ -57,51 +70,80 @@ pub fn encode(envelope: &Envelope<'_>) -> Bytes {
     Bytes::from(format!("id: {}\ndata: {json}\n\n", envelope.id))
 }
 
-/// `GET /events` on a connection hyper serves (see [`crate::direct`] for the others).
+/// `GET /events` on a connection hyper serves (see [`Answer`] for the others).
 async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let last_event_id = headers.get("last-event-id").map(HeaderValue::as_bytes);
-    let (first, subscriber) = open(&state, &query, last_event_id).await?;
-    let body = Body::new(Stream::new(first, subscriber, state.shutdown.clone()));
-    Ok((HEADERS, body).into_response())
+    let token = auth::presented_in(&headers, &query, Cookie::Accepted);
+    let opened = open(&state, &query, last_event_id, token).await?;
+    let stream = Stream::new(opened, &state);
+    Ok((HEADERS, Body::new(stream)).into_response())
 }
 
-/// `GET /events` on the socket itself: the stream's headers and first chunk, then live
-/// messages, until the client leaves, falls behind or the server shuts down. The
-/// response is delimited by closing the connection, so it needs no chunked framing.
-pub async fn answer(
-    stream: &Arc<TcpStream>,
-    state: &AppState,
-    request: direct::Request,
-) -> Answered {
-    let Some(query) = request.query("/events") else {
-        return Answered::ToHyper;
-    };
-    let mut shutdown = state.shutdown.clone();
-    let opened = open(state, &query, request.last_event_id.as_deref()).await;
-    let Some((first, subscriber)) = request.commit(stream, opened, &mut shutdown).await else {
-        return Answered::Close;
-    };
-    tracing::debug!(uri = %request.uri, "event stream opened");
-    let mut head = direct::ok_head(&HEADERS, None, true);
-    head.put_slice(&first);
-    if let Err(e) = pump(stream, head.freeze(), &subscriber, &mut shutdown).await {
-        tracing::debug!("event stream ended: {e}");
+impl Answer for AppState {
+    fn allowed_origins(&self) -> &[String] {
+        &self.config.allowed_origins
     }
-    Answered::Close
+
+    /// `GET /events` on the socket itself: the stream's headers and first chunk, then
+    /// live messages, until the client leaves, falls behind or the server shuts down.
+    /// The response is delimited by closing the connection, so it needs no chunked
+    /// framing.
+    async fn answer(&self, stream: &Arc<TcpStream>, request: direct::Request) -> Answered {
+        let Some(query) = request.query("/events") else {
+            return Answered::ToHyper;
+        };
+        let mut shutdown = self.shutdown.clone();
+        let cookies = request.cookies.iter().map(Vec::as_slice);
+        let authorization = request.authorization.as_deref();
+        let token = auth::presented(authorization, cookies, &query, Cookie::Accepted);
+        let last_event_id = request.last_event_id.as_deref();
+        let opened = open(self, &query, last_event_id, token).await;
+        let committed = request
+            .commit(stream, opened, &mut shutdown, &self.events)
+            .await;
+        let Some(opened) = committed else {
+            return Answered::Close;
+        };
+        tracing::debug!(uri = %request.uri, "event stream opened");
+        let _open = Open::new(&self.events, Transport::EventStream);
+        let mut head = request.ok_head(&HEADERS, None, true);
+        head.put_slice(&opened.first);
+        let pumped = pump(stream, head.freeze(), &opened, &self.events, &mut shutdown);
+        if let Err(e) = pumped.await {
+            tracing::debug!("event stream ended: {e}");
+        }
+        Answered::Close
+    }
 }
 
-/// Subscribes a client and builds what it is sent first: the reconnect delay, then
-/// the reset event if there is one, then the messages it missed since its last id.
+/// A subscribed stream, before its first byte is sent.
+struct Opened {
+    /// The reconnect delay, a reset event if there is one, the replay.
+    first: Bytes,
+    subscriber: Subscriber,
+    /// When the token expires and the stream must end.
+    expires: Option<Instant>,
+}
+
+/// Checks `token` against the policy for every channel asked for, subscribes, and
+/// builds what the client is sent first: the reconnect delay, then the reset event if
+/// there is one, then the messages it missed since its last id.
 async fn open(
     state: &AppState,
     query: &[(String, String)],
     last_event_id: Option<&[u8]>,
-) -> Result<(Bytes, Subscriber), ApiError> {
+    token: Option<&str>,
+) -> Result<Opened, ApiError> {
     let channels = params::channels(query)?;
+    // A token that fails verification counts as none: public channels still open.
+    let caller = state.config.auth.identify(token);
+    let policy = &state.config.policy;
+    auth::decide(&caller, |who| policy.may_subscribe_all(&channels, who))?;
+    let who = caller.ok().flatten();
     // Browsers only ever echo an id we sent, so a Last-Event-ID that does not parse
     // comes from somewhere else (an older deployment, a proxy): answer with a reset
     // rather than an error, which EventSource would treat as fatal.
@@ -123,6 +165,7 @@ async fn open(
     first.put_slice(format!("retry: {retry_ms}\n\n").as_bytes());
     let messages = match replay {
         Replay::Reset { cursor, messages } => {
+            state.events.reset_sent(Transport::EventStream);
             // What follows the reset event is everything history holds after `cursor`.
             first.put_slice(
                 format!("id: {cursor}\nevent: reset\ndata: {{\"cursor\":\"{cursor}\"}}\n\n")
@@ -132,8 +175,17 @@ async fn open(
         }
         Replay::Messages(messages) => messages,
     };
-    append(&mut first, &messages);
-    Ok((first.freeze(), subscriber))
+    if !messages.is_empty() {
+        let bytes = append(&mut first, &messages);
+        state
+            .events
+            .delivered(Delivery::one_write(messages.len(), bytes));
+    }
+    Ok(Opened {
+        first: first.freeze(),
+        subscriber,
+        expires: expiry::deadline(who.as_ref()),
+    })
 }
 
 /// Ticks at half of [`KEEP_ALIVE`]: a tick that finds the line quiet since the previous
@@ -159,17 +211,28 @@ struct Stream {
     stopping: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     /// Grows to the largest burst seen, not to [`BATCH`] up front.
     batch: Vec<Arc<Message>>,
+    /// Fires when the token expires; `None` without one.
+    expiry: Option<Pin<Box<Sleep>>>,
+    events: SharedEvents,
+    /// Reports the stream closed when hyper drops the body.
+    _open: Open,
 }
 
 impl Stream {
-    fn new(first: Bytes, subscriber: Subscriber, mut shutdown: Shutdown) -> Self {
+    fn new(opened: Opened, state: &AppState) -> Self {
+        let mut shutdown = state.shutdown.clone();
         Self {
-            first: Some(first),
-            subscriber,
+            first: Some(opened.first),
+            subscriber: opened.subscriber,
+            expiry: opened
+                .expires
+                .map(|at| Box::pin(tokio::time::sleep_until(at))),
             keep_alive: keep_alive_ticks(),
             quiet: false,
             stopping: Some(Box::pin(async move { shutdown.wait().await })),
             batch: Vec::new(),
+            events: Arc::clone(&state.events),
+            _open: Open::new(&state.events, Transport::EventStream),
         }
     }
 
@@ -185,10 +248,21 @@ impl Stream {
             self.stopping = None;
             return Poll::Ready(None);
         }
+        if let Some(expiry) = &mut self.expiry
+            && expiry.as_mut().poll(cx).is_ready()
+        {
+            // Chunks are whole events, so this one starts on an event boundary.
+            self.stopping = None;
+            return Poll::Ready(Some(Bytes::from_static(EXPIRED_EVENT)));
+        }
         match self.subscriber.poll_recv(cx, &mut self.batch, BATCH) {
             Poll::Ready(true) => {
                 self.quiet = false;
-                return Poll::Ready(Some(chunk(&mut self.batch)));
+                let messages = self.batch.len();
+                let chunk = chunk(&mut self.batch);
+                self.events
+                    .delivered(Delivery::one_write(messages, chunk.len()));
+                return Poll::Ready(Some(chunk));
             }
             Poll::Ready(false) => {
                 // The queue overflowed: end the stream so the client reconnects and
@@ -229,27 +303,43 @@ enum Step {
     KeepAlive,
     /// The client sent something or closed its side.
     Readable,
+    /// The token expired.
+    Expired,
     End,
 }
 
 /// Hands the socket to the subscriber's queue with `first` ahead of everything, after
-/// which the fan-out writes each message itself (see [`crate::outbox`]). This task
-/// only finishes writes that found the socket full, sends keep-alive comments, and
-/// notices the client leaving, a closed queue or shutdown.
+/// which the fan-out writes each message itself (see [`crate::engine::outbox`]). This
+/// task only finishes writes that found the socket full, sends keep-alive comments,
+/// and notices the client leaving, a closed queue or shutdown.
 async fn pump(
     stream: &Arc<TcpStream>,
     first: Bytes,
-    subscriber: &Subscriber,
+    opened: &Opened,
+    events: &SharedEvents,
     shutdown: &mut Shutdown,
 ) -> io::Result<()> {
-    let outbox = subscriber.outbox();
-    outbox.attach(Arc::clone(stream), first);
+    let outbox = opened.subscriber.outbox();
+    let mut expiry = pin!(OptionFuture::from(
+        opened.expires.map(tokio::time::sleep_until)
+    ));
+    // For the last write, while `stopping` holds `shutdown`.
+    let mut ending = shutdown.clone();
+    let report = |delivered: Delivery| {
+        if !delivered.is_empty() {
+            events.delivered(delivered);
+        }
+    };
+    report(outbox.attach(Arc::clone(stream), first));
     let mut keep_alive = keep_alive_ticks();
     let mut stopping = pin!(shutdown.wait());
     loop {
         let step = poll_fn(|cx| {
             if stopping.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Step::End);
+            }
+            if let Poll::Ready(Some(())) = expiry.as_mut().poll(cx) {
+                return Poll::Ready(Step::Expired);
             }
             match outbox.poll_stream(cx) {
                 Poll::Ready(StreamStep::Stalled) => return Poll::Ready(Step::Stalled),
@@ -280,7 +370,7 @@ async fn pump(
                     room = direct::writable(stream) => room?,
                     () = &mut stopping => return Ok(()),
                 }
-                outbox.flush();
+                report(outbox.flush());
             }
             Step::KeepAlive => outbox.write_idle(Bytes::from_static(KEEP_ALIVE_COMMENT)),
             Step::Readable => match stream.try_read(&mut [0; 64]) {
@@ -290,6 +380,16 @@ async fn pump(
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             },
+            Step::Expired => {
+                // The fan-out lets go of the socket; a write it left half done goes
+                // first, so the event starts on an event boundary.
+                let mut last = BytesMut::new();
+                if let Some(rest) = outbox.close_taking_unsent() {
+                    last.put_slice(&rest);
+                }
+                last.put_slice(EXPIRED_EVENT);
+                return direct::write_all(stream, &last, &mut ending).await;
+            }
             Step::End => return Ok(()),
         }
     }
@@ -302,9 +402,12 @@ fn chunk(batch: &mut Vec<Arc<Message>>) -> Bytes {
     chunk
 }
 
-fn append(chunk: &mut BytesMut, messages: &[Arc<Message>]) {
-    chunk.reserve(messages.iter().map(|m| m.wire.len()).sum());
+/// Appends the messages' bytes; returns how many.
+fn append(chunk: &mut BytesMut, messages: &[Arc<Message>]) -> usize {
+    let bytes = messages.iter().map(|m| m.wire.len()).sum();
+    chunk.reserve(bytes);
     for message in messages {
         chunk.put_slice(&message.wire);
     }
+    bytes
 }

@@ -1,5 +1,9 @@
 // Long polling: the server holds each request until a message arrives or its timeout
 // passes, and the next request starts at once from the cursor it returned.
+//
+// Each poll presents the token from getToken() as `Authorization: Bearer`. A 401 (an
+// expired token, say) asks getToken() once more and polls again from the same cursor,
+// so nothing is lost; a second refusal in a row, or a 403, is shown and polling stops.
 "use strict";
 
 let controller = null;
@@ -15,12 +19,13 @@ function pause(ms, signal) {
   });
 }
 
-async function connect(channels, cursor) {
+async function connect(channels, cursor, getToken) {
   // A new channel list replaces the poll in flight.
   controller?.abort();
   const current = new AbortController();
   controller = current;
   let attempt = 0;
+  let refusedBefore = false;
   demo.state("connecting");
   while (!current.signal.aborted) {
     const url = new URL("/poll", location.href);
@@ -32,10 +37,23 @@ async function connect(channels, cursor) {
       url.searchParams.set("timeout", "1");
     }
     try {
-      const response = await fetch(url, { signal: current.signal, cache: "no-store" });
+      const headers = {};
+      const token = await getToken();
+      if (token) headers.authorization = `Bearer ${token}`;
+      const response = await fetch(url, { signal: current.signal, cache: "no-store", headers });
       const body = await response.json();
+      if (response.status === 401 && !refusedBefore) {
+        // Most likely expired: the next round asks getToken() again.
+        refusedBefore = true;
+        continue;
+      }
+      if (response.status === 401 || response.status === 403) {
+        demo.refused(response.status, body.error);
+        return;
+      }
       if (!response.ok) throw new Error(body.error ?? response.statusText);
       attempt = 0;
+      refusedBefore = false;
       if (body.reset) {
         // The badge shows the reset until the next answer; its messages follow it.
         demo.reset(body.cursor, body.messages);

@@ -1,6 +1,11 @@
-// Shared by every transport: connection state, the message log, the publish form.
-// The transport script (client.js) calls demo.connect(channels, cursor) and reports
-// back through demo.state(), demo.receive() and demo.reset().
+// Shared by every transport: connection state, the message log, the token and publish
+// forms. The transport script (client.js) is started with demo.start(connect) and is
+// called as connect(channels, cursor, getToken); it reports back through
+// demo.state(), demo.receive(), demo.reset() and demo.refused().
+//
+// getToken() resolves to the token to present (or null): here, the one in the token
+// field, which is also stored in the `rt_token` cookie for EventSource, which cannot
+// send headers. In your app it would ask your backend for a fresh token.
 "use strict";
 
 const demo = (() => {
@@ -11,6 +16,53 @@ const demo = (() => {
   const seen = new Set();
   let cursor = null;
   let connect = () => {};
+  const tokenForm = $("token");
+
+  // A token in the page's URL (`/?token=...`) fills the field, then leaves the address
+  // bar, so it is not bookmarked or shared by accident.
+  const pageUrl = new URL(location.href);
+  if (pageUrl.searchParams.has("token")) {
+    tokenForm.token.value = pageUrl.searchParams.get("token");
+    pageUrl.searchParams.delete("token");
+    history.replaceState(null, "", pageUrl);
+  }
+
+  function storeToken() {
+    const token = tokenForm.token.value.trim();
+    // The subscribe paths accept the cookie; POST /publish never does (it gets the header).
+    document.cookie = token
+      ? `rt_token=${encodeURIComponent(token)}; path=/; SameSite=Strict`
+      : "rt_token=; path=/; max-age=0; SameSite=Strict";
+    return token || null;
+  }
+  storeToken();
+
+  async function getToken() {
+    return storeToken();
+  }
+
+  // The `exp` claim of a JWT, in Unix seconds, or null. Only to plan renewals: the
+  // server verifies the token.
+  function expiry(token) {
+    try {
+      const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(atob(payload)).exp ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  // After the server ended a connection for an expired token: whether to reconnect now.
+  // Not with a token that has expired too (the server's 30 s of leeway would accept it
+  // and end it again at once): the user, or your app, must supply a fresh one first.
+  function renewed(token) {
+    const exp = token && expiry(token);
+    if (exp && exp * 1000 <= Date.now()) {
+      refusedState("expired", "the token expired; enter a fresh one and press Use token");
+      return false;
+    }
+    return true;
+  }
 
   function channels() {
     return $("subscribe").channels.value.split(",").map((c) => c.trim()).filter(Boolean);
@@ -29,6 +81,12 @@ const demo = (() => {
     item.append(small, text);
     log.prepend(item);
     while (log.children.length > 200) log.lastChild.remove();
+  }
+
+  function refusedState(status, message) {
+    const name = status === 403 ? "forbidden" : status === "expired" ? "expired" : "unauthorized";
+    state(name);
+    line(message || name, status === "expired" ? "expired" : `${status} ${name}`);
   }
 
   function setCursor(id) {
@@ -54,7 +112,13 @@ const demo = (() => {
 
   $("subscribe").addEventListener("submit", (event) => {
     event.preventDefault();
-    connect(channels(), cursor);
+    connect(channels(), cursor, getToken);
+  });
+
+  tokenForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    storeToken();
+    connect(channels(), cursor, getToken);
   });
 
   $("publish").addEventListener("submit", async (event) => {
@@ -69,13 +133,18 @@ const demo = (() => {
       return;
     }
     try {
+      const headers = { "content-type": "application/json" };
+      const token = await getToken();
+      if (token) headers.authorization = `Bearer ${token}`;
       const response = await fetch("/publish", {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers,
         body: JSON.stringify({ channel: form.channel.value.trim(), data }),
       });
       const body = await response.json();
-      status.textContent = response.ok ? "published " + body.id : "error: " + body.error;
+      status.textContent = response.ok
+        ? "published " + body.id
+        : `refused (${response.status}): ${body.error}`;
     } catch (error) {
       status.textContent = "publish failed: " + error.message;
     }
@@ -85,6 +154,12 @@ const demo = (() => {
     channels,
     state,
     backoff,
+    getToken,
+    expiry,
+    renewed,
+    // The server refused: 401 (no valid token), 403 (the token does not grant the
+    // channel) or an expired token. Shown as it is; the transport stops retrying.
+    refused: refusedState,
     get cursor() {
       return cursor;
     },
@@ -101,7 +176,7 @@ const demo = (() => {
     },
     start(connectFn) {
       connect = connectFn;
-      connect(channels(), cursor);
+      connect(channels(), cursor, getToken);
     },
   };
 })();

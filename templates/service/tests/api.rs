@@ -143,3 +143,59 @@ async fn unknown_routes_and_methods_are_refused() {
         405
     );
 }
+
+/// `Access-Control-Allow-Origin` and `-Credentials` of a response, if any.
+fn cors_headers(response: &reqwest::Response) -> (Option<String>, Option<String>) {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    (
+        header("access-control-allow-origin"),
+        header("access-control-allow-credentials"),
+    )
+}
+
+#[tokio::test]
+async fn cors_answers_the_allowed_origins_only() {
+    let server = Server::start_with(&[("ALLOWED_ORIGINS", "https://app.example")]);
+    let client = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        client
+            .request(reqwest::Method::OPTIONS, server.url("/publish"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("https://app.example").await.unwrap();
+    assert_eq!(
+        cors_headers(&allowed),
+        (Some("https://app.example".into()), Some("true".into()))
+    );
+    let other = preflight("https://evil.example").await.unwrap();
+    assert_eq!(cors_headers(&other).0, None, "no CORS for other origins");
+
+    let health = client
+        .get(server.url("/healthz"))
+        .header("Origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cors_headers(&health),
+        (Some("https://app.example".into()), Some("true".into()))
+    );
+    let health = client
+        .get(server.url("/healthz"))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cors_headers(&health), (None, None));
+}

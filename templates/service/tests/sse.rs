@@ -402,3 +402,40 @@ async fn a_stream_on_a_reused_connection_is_served_too() {
     let id = server.publish("reused", json!(1)).await;
     assert_eq!(stream.message().await, ("reused".into(), id, json!(1)));
 }
+
+#[tokio::test]
+async fn a_stream_on_a_new_connection_carries_cors_headers_for_allowed_origins_only() {
+    let server = Server::start_with(&[("ALLOWED_ORIGINS", "https://app.example")]);
+    for (origin, allowed) in [
+        ("https://app.example", true),
+        ("https://evil.example", false),
+    ] {
+        let request =
+            format!("GET /events?channel=cors HTTP/1.1\r\nHost: test\r\nOrigin: {origin}\r\n\r\n");
+        let mut socket = send_in_pieces(&server, &[&request]);
+        let head = read_stream_head(&mut socket);
+        assert!(
+            head.contains("connection: close\r\n"),
+            "the direct path: {head}"
+        );
+        let expected = format!("access-control-allow-origin: {origin}\r\n");
+        assert_eq!(head.contains(&expected), allowed, "{head}");
+        assert_eq!(
+            head.contains("access-control-allow-credentials: true\r\n"),
+            allowed,
+            "{head}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_the_direct_path_off_every_stream_goes_through_the_router() {
+    let server = Server::start_with(&[("DIRECT_PATH", "off")]);
+    let request = "GET /events?channel=routed HTTP/1.1\r\nHost: test\r\n\r\n";
+    let mut socket = send_in_pieces(&server, &[request]);
+    let head = read_stream_head(&mut socket);
+    // hyper answered it, framing the stream in chunks.
+    assert!(head.contains("transfer-encoding: chunked\r\n"), "{head}");
+    server.publish("routed", json!("hello")).await;
+    read_until(&mut socket, "\"hello\"");
+}

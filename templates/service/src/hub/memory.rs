@@ -1,5 +1,5 @@
 //! The in-process hub: assigns ids, keeps bounded per-channel history and fans each
-//! published message out to the local subscribers' bounded queues (`outbox.rs`).
+//! published message out to the local subscribers' bounded queues (`engine/outbox.rs`).
 //!
 //! One mutex guards everything. It is never held across an `.await`, and the work
 //! under it is a few pointer copies per subscriber, so publishing to thousands of
@@ -19,9 +19,10 @@ use serde_json::value::RawValue;
 pub use crate::replay::{Batch, Replay};
 
 use crate::channel::ChannelName;
+use crate::engine::events::SharedEvents;
+use crate::engine::outbox::{Fanout, Outbox};
 use crate::id::Id;
 use crate::message::{Encoder, Envelope, Message};
-use crate::outbox::{Fanout, Outbox};
 
 /// Bounds on what the hub keeps in memory, and how it hands messages on.
 #[derive(Clone, Debug)]
@@ -65,6 +66,8 @@ pub struct Hub {
     state: Mutex<State>,
     limits: Limits,
     encode: Encoder,
+    /// Handed to every fan-out, which reports what it delivers and whom it cuts.
+    events: SharedEvents,
 }
 
 struct State {
@@ -100,7 +103,7 @@ struct SubscriberEntry {
 }
 
 impl Hub {
-    pub fn new(limits: Limits, encode: Encoder) -> Self {
+    pub fn new(limits: Limits, encode: Encoder, events: SharedEvents) -> Self {
         let run_start = Id::run_start();
         Self {
             state: Mutex::new(State {
@@ -115,6 +118,7 @@ impl Hub {
             }),
             limits,
             encode,
+            events,
         }
     }
 
@@ -124,9 +128,14 @@ impl Hub {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Where the engine reports what happens.
+    pub fn events(&self) -> &SharedEvents {
+        &self.events
+    }
+
     /// Stores `data` on `channel` and queues it for every subscriber.
     pub async fn publish(&self, channel: ChannelName, data: &RawValue) -> Result<Id, HubError> {
-        let mut fanout = Fanout::new(self.limits.write_delay);
+        let mut fanout = Fanout::new(self.limits.write_delay, Arc::clone(&self.events));
         let id = self.store(channel, data, &mut fanout)?;
         fanout.finish();
         Ok(id)

@@ -1,5 +1,5 @@
 //! The Redis hub: ids and history live in Redis and are shared by every instance; each
-//! instance fans messages out to its own clients' bounded queues (`outbox.rs`).
+//! instance fans messages out to its own clients' bounded queues (`engine/outbox.rs`).
 //!
 //! Publishing runs one Lua script that assigns the next id, appends the message to the
 //! channel's capped stream and PUBLISHes it, so every instance receives messages in id
@@ -25,9 +25,10 @@ use self::store::{Snapshot, Store};
 pub use crate::replay::{Batch, Replay};
 
 use crate::channel::ChannelName;
+use crate::engine::events::SharedEvents;
+use crate::engine::outbox::{Fanout, Outbox};
 use crate::id::Id;
 use crate::message::{Encoder, Envelope, Message};
-use crate::outbox::{Fanout, Outbox};
 use crate::shutdown::Shutdown;
 
 /// How long a new subscriber waits for Redis to confirm its subscription.
@@ -80,6 +81,8 @@ pub struct Hub {
     store: Store,
     limits: Limits,
     encode: Encoder,
+    /// Handed to every fan-out, which reports what it delivers and whom it cuts.
+    events: SharedEvents,
     /// Wakes the link when a channel needs a Redis subscription.
     wake: Notify,
     /// Bumped whenever Redis confirms subscriptions, so waiting subscribers re-check.
@@ -119,6 +122,7 @@ impl Hub {
         prefix: &str,
         limits: Limits,
         encode: Encoder,
+        events: SharedEvents,
         shutdown: Shutdown,
     ) -> Result<Arc<Self>, String> {
         let client =
@@ -140,6 +144,7 @@ impl Hub {
             store,
             limits,
             encode,
+            events,
             wake: Notify::new(),
             confirmed: watch::Sender::new(0),
         });
@@ -151,6 +156,11 @@ impl Hub {
         // Every update completes before the guard is released, so the state stays
         // consistent even if a holder panicked.
         self.local.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Where the engine reports what happens.
+    pub fn events(&self) -> &SharedEvents {
+        &self.events
     }
 
     /// Stores `data` on `channel` in Redis; every instance following it delivers it.
@@ -229,7 +239,7 @@ impl Hub {
 
     /// Queues `message` for every local subscriber of its channel, once.
     fn deliver(&self, message: Arc<Message>) {
-        let mut fanout = Fanout::new(self.limits.write_delay);
+        let mut fanout = Fanout::new(self.limits.write_delay, Arc::clone(&self.events));
         self.local().queue(&message, &mut fanout);
         fanout.finish();
     }

@@ -4,53 +4,30 @@
 //! lock, so every queue receives messages in id order. A connection that falls
 //! `capacity` messages behind is a slow consumer: its queue is closed, the transport
 //! ends the connection after what is queued, and the client resumes from history.
-{% if strategy == "sse" %}
 //!
-//! An event stream served on the socket itself ([`crate::direct`]) attaches its socket
+//! An event stream served on the socket itself ([`crate::engine::direct`]) attaches its socket
 //! to its queue once its first chunk is written. From then on the fan-out writes each
 //! message to that socket right after the hub releases its lock: one `write` per
 //! subscriber and no task to wake, schedule and poll, which is most of what a delivery
 //! otherwise costs in user space. The stream's own task only steps in when a socket is
 //! full ([`Outbox::poll_stream`]). Whoever writes holds the queue's lock and writes
 //! from its front, so concurrent fan-outs never reorder or interleave a stream.
-{% elif strategy == "websocket" %}
-//!
-//! A WebSocket keeps its socket after the handshake and attaches it to its queue once
-//! its first frames are sent. From then on the fan-out writes each message, already
-//! encoded as a complete frame, to that socket right after the hub releases its lock:
-//! one `write` per subscriber and no task to wake, schedule and poll, which is most of
-//! what a delivery otherwise costs in user space. The connection's task reads the
-//! client's frames and writes its own (replies, pings, pongs, the close) through
-//! [`Shared`], which takes the same lock, and steps in when the socket is full
-//! ([`Outbox::poll_stream`]). Whoever writes holds the queue's lock and writes whole
-//! frames, finishing a frame the socket did not take whole before anything else, so
-//! frames never interleave and messages never reorder.
-{% endif %}
 
 use std::collections::VecDeque;
-{% if strategy in ["sse", "websocket"] %}
 use std::io;
-{% endif %}
-{% if strategy == "websocket" %}
-use std::pin::Pin;
-{% endif %}
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker{% if strategy == "websocket" %}, ready{% endif %}};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-{% if strategy in ["sse", "websocket"] %}
 use bytes::{BufMut, Bytes, BytesMut};
-{% if strategy == "websocket" %}
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-{% endif %}
 use tokio::net::TcpStream;
 
-{% endif %}
-{% if fanout == "redis" %}
-use crate::channel::ChannelName;
-use crate::id::Id;
-{% endif %}
+use crate::engine::events::{Delivery, Events};
 use crate::message::Message;
+
+mod replay;
+
+use replay::Replayed;
 
 pub struct Outbox {
     capacity: usize,
@@ -60,28 +37,21 @@ pub struct Outbox {
 #[derive(Default)]
 struct State {
     queue: VecDeque<Arc<Message>>,
-    /// No more messages will come: the hub dropped this subscriber{% if strategy in ["sse", "websocket"] %}, or a write
-    /// to its socket failed{% endif %}.
+    /// No more messages will come: the hub dropped this subscriber, or a write
+    /// to its socket failed.
     closed: bool,
     /// The connection's task, waiting for messages (or, with a socket attached, for
     /// something only it can handle).
     waker: Option<Waker>,
-{% if fanout == "redis" %}
-    /// Per channel, the newest id a replay already sent: queued copies up to it are
-    /// repeats. A channel's entry goes once a newer message passes.
-    replayed: Vec<(ChannelName, Id)>,
-{% endif %}
-{% if strategy in ["sse", "websocket"] %}
+    /// What a replay already sent, where live copies can follow it.
+    replayed: Replayed,
     /// The connection's socket while the fan-out may write to it.
     socket: Option<Arc<TcpStream>>,
     /// The rest of a write the socket did not take whole. Everything else waits until
     /// it is sent.
     unsent: Option<Bytes>,
-{% endif %}
-{% if strategy == "sse" %}
     /// Something was written since [`Outbox::take_written`] last looked.
     written: bool,
-{% endif %}
 }
 
 impl Outbox {
@@ -102,10 +72,8 @@ impl Outbox {
     pub fn close(&self) {
         let mut state = self.state();
         state.closed = true;
-{% if strategy in ["sse", "websocket"] %}
         // Nothing more is written from outside; the socket closes with its task.
         state.socket = None;
-{% endif %}
         state.wake();
     }
 
@@ -128,21 +96,6 @@ impl Outbox {
         state.register(cx);
         Poll::Pending
     }
-{% if fanout == "redis" %}
-
-    /// A replay sent everything on `channel` up to `id`: queued and future copies of
-    /// those messages are dropped.
-    pub fn replayed(&self, channel: &ChannelName, id: Id) {
-        let mut state = self.state();
-        state.replayed.retain(|(c, _)| c != channel);
-        state.replayed.push((channel.clone(), id));
-    }
-
-    /// Forgets the replay of a channel the connection unsubscribed from.
-    pub fn forget_replay(&self, channel: &ChannelName) {
-        self.state().replayed.retain(|(c, _)| c != channel);
-    }
-{% endif %}
 }
 
 impl State {
@@ -174,36 +127,15 @@ impl State {
         batch.len() - start
     }
 
-    /// The next message to send, skipping repeats of a replay.
+    /// The next message to send, skipping repeats of a replay (see [`replay`]).
     fn next(&mut self) -> Option<Arc<Message>> {
-{% if fanout == "redis" %}
         while let Some(message) = self.queue.pop_front() {
-            if !self.is_repeat(&message) {
+            if !self.replayed.is_repeat(&message) {
                 return Some(message);
             }
         }
         None
-{% else %}
-        self.queue.pop_front()
-{% endif %}
     }
-{% if fanout == "redis" %}
-
-    fn is_repeat(&mut self, message: &Message) -> bool {
-        let Some(at) = self
-            .replayed
-            .iter()
-            .position(|(channel, _)| *channel == message.channel)
-        else {
-            return false;
-        };
-        if message.id <= self.replayed[at].1 {
-            return true;
-        }
-        self.replayed.swap_remove(at);
-        false
-    }
-{% endif %}
 }
 
 /// One message's fan-out: [`push`](Fanout::push) for every subscriber while holding the
@@ -215,22 +147,25 @@ impl State {
 /// syscalls per message, for up to that much latency. A queue that already holds a
 /// message is due with it, so every connection writes at most once per delay. (What
 /// queued while a connection was starting leaves with its first write, sooner.)
-#[derive(Default)]
 pub struct Fanout {
     delay: Duration,
+    events: Arc<dyn Events>,
+    /// Subscribers cut as too slow by this fan-out.
+    cut: usize,
     /// Connection tasks to wake once the delay has passed.
     wake: Vec<Waker>,
-{% if strategy in ["sse", "websocket"] %}
     /// Outboxes with an attached socket that this fan-out must write to.
     due: Vec<Arc<Outbox>>,
-{% endif %}
 }
 
 impl Fanout {
-    pub fn new(delay: Duration) -> Self {
+    pub fn new(delay: Duration, events: Arc<dyn Events>) -> Self {
         Self {
             delay,
-            ..Self::default()
+            events,
+            cut: 0,
+            wake: Vec::new(),
+            due: Vec::new(),
         }
     }
 
@@ -244,10 +179,10 @@ impl Fanout {
         if state.queue.len() >= outbox.capacity {
             drop(state);
             outbox.close();
+            self.cut += 1;
             return false;
         }
         state.queue.push_back(Arc::clone(message));
-{% if strategy in ["sse", "websocket"] %}
         if state.socket.is_some() {
             // An empty queue means no fan-out is about to write to this socket and its
             // task is not waiting for room: this one writes. Otherwise the message
@@ -258,7 +193,6 @@ impl Fanout {
             }
             return true;
         }
-{% endif %}
         if self.delay.is_zero() {
             state.wake();
         } else if let Some(waker) = state.waker.take() {
@@ -268,7 +202,11 @@ impl Fanout {
     }
 
     /// Hands the message on: at once, or from a timer task once the delay has passed.
-    pub fn finish(self) {
+    pub fn finish(mut self) {
+        if self.cut > 0 {
+            self.events
+                .slow_consumers_cut(std::mem::take(&mut self.cut));
+        }
         if self.delay.is_zero() {
             self.hand_on();
         } else if !self.is_empty() {
@@ -280,14 +218,9 @@ impl Fanout {
     }
 
     fn is_empty(&self) -> bool {
-{% if strategy in ["sse", "websocket"] %}
         self.wake.is_empty() && self.due.is_empty()
-{% else %}
-        self.wake.is_empty()
-{% endif %}
     }
 
-{% if strategy in ["sse", "websocket"] %}
     /// Wakes the waiting tasks and writes to the attached sockets. The writes are split
     /// into tasks of [`WRITES_PER_TASK`] sockets, so a fan-out to thousands spreads over
     /// the runtime's workers and never holds one for long.
@@ -301,73 +234,50 @@ impl Fanout {
         while !due.is_empty() {
             let rest = due.split_off(due.len().min(WRITES_PER_TASK));
             let part = std::mem::replace(&mut due, rest);
+            let events = Arc::clone(&self.events);
             tokio::spawn(async move {
+                // One report per task, not one per socket.
+                let mut delivered = Delivery::default();
                 for outbox in part {
-                    outbox.flush();
+                    delivered += outbox.flush();
+                }
+                if !delivered.is_empty() {
+                    events.delivered(delivered);
                 }
             });
         }
     }
-{% else %}
-    /// Wakes the waiting tasks: this transport's connections take their messages from
-    /// their queues themselves.
-    fn hand_on(self) {
-        for waker in self.wake {
-            waker.wake();
-        }
-    }
-{% endif %}
 }
-{% if strategy in ["sse", "websocket"] %}
 
-/// What a {% if strategy == "sse" %}stream{% else %}connection{% endif %}'s task must do, from [`Outbox::poll_stream`].
+/// What a stream's task must do, from [`Outbox::poll_stream`].
 pub enum StreamStep {
     /// The socket is full: wait until it has room, then [`Outbox::flush`].
     Stalled,
-    /// The queue is closed (the client fell behind, or a write failed): end the {% if strategy == "sse" %}stream{% else %}connection{% endif %}.
+    /// The queue is closed (the client fell behind, or a write failed): end the stream.
     Closed,
 }
 
 impl Outbox {
-{% if strategy == "sse" %}
     /// Writes `first` (the head and the replay, sent before any live message) and from
     /// then on lets the fan-out write to `socket` itself. A queue closed meanwhile
     /// still sends what it holds; [`poll_stream`](Self::poll_stream) then ends the
-    /// stream.
-    pub fn attach(&self, socket: Arc<TcpStream>, first: Bytes) {
+    /// stream. Returns the queued messages written after `first`.
+    pub fn attach(&self, socket: Arc<TcpStream>, first: Bytes) -> Delivery {
         let mut state = self.state();
         state.unsent = Some(first);
-{% else %}
-    /// From now on the fan-out writes to `socket` itself, starting with what is queued.
-    /// The connection's task sends what must come first (the handshake's frames, the
-    /// answer to a command) before attaching. A closed queue stays detached:
-    /// [`poll_stream`](Self::poll_stream) ends the connection.
-    pub fn attach(&self, socket: Arc<TcpStream>) {
-        let mut state = self.state();
-{% endif %}
         state.socket = Some(socket);
-        state.write_queued();
+        let delivered = state.write_queued();
         if state.closed {
             state.socket = None;
         }
+        delivered
     }
-{% if strategy == "websocket" %}
-
-    /// Stops the fan-out's writes until the next [`attach`](Self::attach): messages
-    /// queue and wake the connection's task instead. A command detaches while it runs,
-    /// so that its answer (a replay, say) and the live messages around it keep their
-    /// order; closing detaches so that nothing follows the close frame.
-    pub fn detach(&self) {
-        self.state().socket = None;
-    }
-{% endif %}
 
     /// Writes queued messages to the attached socket until none are left or the socket
-    /// is full.
-    pub fn flush(&self) {
-        self.state().write_queued();
+    /// is full. Returns the messages taken from the queue for it.
+    pub fn flush(&self) -> Delivery {
+        self.state().write_queued()
     }
-{% if strategy == "sse" %}
 
     /// Writes `bytes` (a keep-alive comment) unless something else is on its way.
     pub fn write_idle(&self, bytes: Bytes) {
@@ -378,13 +288,24 @@ impl Outbox {
         }
     }
 
+    /// Closes the queue and lets go of the socket, for a stream that ends now (its
+    /// token expired): queued messages are dropped, as the client resumes from its last
+    /// id. Returns the rest of a write the socket did not take whole, which must go
+    /// out before anything else.
+    pub fn close_taking_unsent(&self) -> Option<Bytes> {
+        let mut state = self.state();
+        state.closed = true;
+        state.socket = None;
+        state.queue.clear();
+        state.unsent.take()
+    }
+
     /// Whether anything was written since the last call.
     pub fn take_written(&self) -> bool {
         std::mem::take(&mut self.state().written)
     }
-{% endif %}
 
-    /// Ready when the {% if strategy == "sse" %}stream{% else %}connection{% endif %}'s task has to act; otherwise it is woken when it has to.
+    /// Ready when the stream's task has to act; otherwise it is woken when it has to.
     pub fn poll_stream(&self, cx: &mut Context<'_>) -> Poll<StreamStep> {
         let mut state = self.state();
         if state.closed {
@@ -400,38 +321,48 @@ impl Outbox {
 
 impl State {
     /// Writes to the attached socket, if any: see [`write_to`](Self::write_to). A
-    /// write error closes the queue.
-    fn write_queued(&mut self) {
+    /// write error closes the queue. Returns the messages taken from the queue.
+    fn write_queued(&mut self) -> Delivery {
+        let mut delivered = Delivery::default();
         let Some(socket) = self.socket.take() else {
-            return;
+            return delivered;
         };
-        match self.write_to(&socket, true) {
+        match self.write_to(&socket, true, &mut delivered) {
             Ok(()) => self.socket = Some(socket),
             Err(e) => {
-                tracing::debug!("{% if strategy == "sse" %}event stream{% else %}WebSocket{% endif %} ended: {e}");
+                tracing::debug!("event stream ended: {e}");
                 self.closed = true;
                 self.wake();
             }
         }
+        delivered
     }
 
     /// Writes what is unsent, then, with `queued`, queued messages, up to [`BATCH`] per
-    /// `write`, until everything is written or the socket is full.
-    fn write_to(&mut self, socket: &TcpStream, queued: bool) -> io::Result<()> {
+    /// `write`, until everything is written or the socket is full. Messages taken from
+    /// the queue count in `delivered` once handed to the socket, the rest of a partial
+    /// write included: it leaves before anything else does.
+    fn write_to(
+        &mut self,
+        socket: &TcpStream,
+        queued: bool,
+        delivered: &mut Delivery,
+    ) -> io::Result<()> {
         loop {
             let bytes = match self.unsent.take() {
                 Some(bytes) => bytes,
                 None if queued => match self.chunk() {
-                    Some(bytes) => bytes,
+                    Some((bytes, messages)) => {
+                        *delivered += Delivery::one_write(messages, bytes.len());
+                        bytes
+                    }
                     None => return Ok(()),
                 },
                 None => return Ok(()),
             };
             match socket.try_write(&bytes) {
                 Ok(written) => {
-{% if strategy == "sse" %}
                     self.written = true;
-{% endif %}
                     if written < bytes.len() {
                         self.stall(bytes.slice(written..));
                         return Ok(());
@@ -446,16 +377,16 @@ impl State {
         }
     }
 
-    /// Up to [`BATCH`] queued messages as one chunk. A lone message, the usual case
-    /// unless messages queue up, is the hub's encoded bytes without a copy.
-    fn chunk(&mut self) -> Option<Bytes> {
+    /// Up to [`BATCH`] queued messages as one chunk, and how many. A lone message, the
+    /// usual case unless messages queue up, is the hub's encoded bytes without a copy.
+    fn chunk(&mut self) -> Option<(Bytes, usize)> {
         let first = self.next()?;
         let Some(second) = self.next() else {
-            return Some(first.wire.clone());
+            return Some((first.wire.clone(), 1));
         };
         let mut batch = vec![first, second];
         self.take(&mut batch, BATCH - 2);
-        Some(concat(&batch))
+        Some((concat(&batch), batch.len()))
     }
 
     /// Keeps `unsent` for the connection's task, which waits until the socket has room.
@@ -468,7 +399,7 @@ impl State {
 /// Messages written per chunk: queued messages leave in one write instead of one each.
 pub const BATCH: usize = 64;
 
-/// The messages' encoded bytes, back to back: {% if strategy == "sse" %}events{% else %}frames{% endif %} need no other separator.
+/// The messages' encoded bytes, back to back: events need no other separator.
 /// A lone message, the usual case unless messages queue up, is its bytes without a copy.
 pub fn concat(messages: &[Arc<Message>]) -> Bytes {
     if let [message] = messages {
@@ -480,97 +411,6 @@ pub fn concat(messages: &[Arc<Message>]) -> Bytes {
     }
     chunk.freeze()
 }
-{% endif %}
-{% if strategy == "websocket" %}
-
-/// The connection's own reads and writes on an attached socket, for tokio-tungstenite.
-/// Reads go straight to the socket. Writes take the outbox's lock and go out after
-/// anything unsent; a frame the socket takes only in part is accepted whole and its
-/// rest kept as unsent, so that no fan-out write can land inside it. One frame's worth
-/// is held at most: the next write waits until it is out.
-pub struct Shared {
-    socket: Arc<TcpStream>,
-    outbox: Arc<Outbox>,
-}
-
-impl Shared {
-    pub fn new(socket: Arc<TcpStream>, outbox: Arc<Outbox>) -> Self {
-        Self { socket, outbox }
-    }
-}
-
-impl AsyncRead for Shared {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        loop {
-            ready!(self.socket.poll_read_ready(cx))?;
-            match self.socket.try_read(buf.initialize_unfilled()) {
-                Ok(read) => {
-                    buf.advance(read);
-                    return Poll::Ready(Ok(()));
-                }
-                // The readiness was stale; `poll_read_ready` registers for the next.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-    }
-}
-
-impl AsyncWrite for Shared {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let mut state = self.outbox.state();
-        loop {
-            ready!(state.poll_drain(cx, &self.socket))?;
-            match self.socket.try_write(buf) {
-                Ok(written) => {
-                    if written < buf.len() {
-                        state.stall(Bytes::copy_from_slice(&buf[written..]));
-                    }
-                    return Poll::Ready(Ok(buf.len()));
-                }
-                // Nothing of it went out: wait for room like any writer.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    ready!(self.socket.poll_write_ready(cx))?;
-                }
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.outbox.state().poll_drain(cx, &self.socket)
-    }
-
-    /// Flushes. The socket closes when the connection drops it, after the WebSocket
-    /// close handshake; there is nothing to half-close before that.
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_flush(cx)
-    }
-}
-
-impl State {
-    /// Ready once nothing is unsent. While attached, queued messages go out too: they
-    /// might otherwise wait behind the unsent bytes for the next fan-out.
-    fn poll_drain(&mut self, cx: &mut Context<'_>, socket: &TcpStream) -> Poll<io::Result<()>> {
-        loop {
-            let attached = self.socket.is_some();
-            self.write_to(socket, attached)?;
-            if self.unsent.is_none() {
-                return Poll::Ready(Ok(()));
-            }
-            ready!(socket.poll_write_ready(cx))?;
-        }
-    }
-}
-{% endif %}
 
 #[cfg(test)]
 mod tests {
@@ -580,12 +420,15 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-{% if fanout != "redis" %}
     use crate::channel::ChannelName;
+    use crate::engine::events::tests::Counted;
     use crate::id::Id;
-{% endif %}
 
-    fn message(channel: &str, id: u64) -> Arc<Message> {
+    fn events() -> Arc<dyn Events> {
+        Arc::new(Counted::default())
+    }
+
+    pub(super) fn message(channel: &str, id: u64) -> Arc<Message> {
         message_with(channel, id, format!("{id};"))
     }
 
@@ -598,7 +441,7 @@ mod tests {
     }
 
     /// The ids `poll_recv` hands out now, and whether the queue is still open.
-    fn receive(outbox: &Outbox) -> (Vec<u64>, bool) {
+    pub(super) fn receive(outbox: &Outbox) -> (Vec<u64>, bool) {
         let mut batch = Vec::new();
         let mut cx = Context::from_waker(Waker::noop());
         let open = match outbox.poll_recv(&mut cx, &mut batch, 64) {
@@ -611,11 +454,13 @@ mod tests {
     #[test]
     fn messages_leave_in_order_and_a_full_queue_closes_after_them() {
         let outbox = Arc::new(Outbox::new(2));
-        let mut fanout = Fanout::new(Duration::ZERO);
+        let counted = Arc::new(Counted::default());
+        let mut fanout = Fanout::new(Duration::ZERO, counted.clone());
         assert!(fanout.push(&outbox, &message("a", 1)));
         assert!(fanout.push(&outbox, &message("a", 2)));
         assert!(!fanout.push(&outbox, &message("a", 3)), "over capacity");
         fanout.finish();
+        assert_eq!(*counted.cut.lock().unwrap(), 1, "reported once");
         assert_eq!(receive(&outbox), (vec![1, 2], true));
         assert_eq!(receive(&outbox), (vec![], false));
     }
@@ -644,10 +489,10 @@ mod tests {
         let poll = outbox.poll_recv(&mut Context::from_waker(&waker), &mut batch, 64);
         assert!(poll.is_pending(), "nothing queued yet");
         let published = Instant::now();
-        let mut fanout = Fanout::new(delay);
+        let mut fanout = Fanout::new(delay, events());
         fanout.push(&outbox, &message("a", 1));
         fanout.finish();
-        let mut fanout = Fanout::new(delay);
+        let mut fanout = Fanout::new(delay, events());
         fanout.push(&outbox, &message("a", 2));
         assert!(fanout.is_empty(), "woken by the first fan-out");
         fanout.finish();
@@ -659,25 +504,6 @@ mod tests {
         assert!(waited >= delay, "woken after {waited:?}");
         assert_eq!(receive(&outbox), (vec![1, 2], true));
     }
-{% if fanout == "redis" %}
-
-    #[test]
-    fn live_copies_of_a_replay_are_dropped_until_a_newer_message_passes() {
-        let outbox = Arc::new(Outbox::new(16));
-        let mut fanout = Fanout::new(Duration::ZERO);
-        for (channel, id) in [("a", 4), ("b", 5), ("a", 6)] {
-            fanout.push(&outbox, &message(channel, id));
-        }
-        // The replay covered "a" up to 6: 4 and 6 were queued already, 6 comes again.
-        outbox.replayed(&ChannelName::parse("a").unwrap(), Id(6));
-        assert_eq!(receive(&outbox), (vec![5], true));
-        for (channel, id) in [("a", 6), ("a", 7), ("b", 8)] {
-            fanout.push(&outbox, &message(channel, id));
-        }
-        assert_eq!(receive(&outbox), (vec![7, 8], true));
-    }
-{% endif %}
-{% if strategy in ["sse", "websocket"] %}
 
     /// A connected pair of loopback sockets: the server's side and the client's.
     async fn sockets() -> (Arc<TcpStream>, TcpStream) {
@@ -707,49 +533,21 @@ mod tests {
             .expect("the bytes arrive within 10 s");
         received
     }
-{% endif %}
-{% if strategy == "websocket" %}
-
-    #[tokio::test]
-    async fn a_frame_the_socket_takes_in_part_is_finished_before_the_fanout_writes() {
-        let (socket, client) = sockets().await;
-        let outbox = Arc::new(Outbox::new(16));
-        outbox.attach(Arc::clone(&socket));
-        let mut shared = Shared::new(Arc::clone(&socket), Arc::clone(&outbox));
-        // More than the socket buffers take while nobody reads.
-        let frame = vec![b'x'; 16 << 20];
-        let written = std::future::poll_fn(|cx| Pin::new(&mut shared).poll_write(cx, &frame));
-        assert_eq!(written.await.unwrap(), frame.len(), "accepted whole");
-        assert!(outbox.state().unsent.is_some(), "the rest is kept");
-        let mut fanout = Fanout::new(Duration::ZERO);
-        fanout.push(&outbox, &message("a", 1));
-        assert!(fanout.is_empty(), "queued behind the rest");
-        fanout.finish();
-
-        let mut expected = frame.clone();
-        expected.extend_from_slice(b"1;");
-        let reader = tokio::spawn(async move {
-            let received = read_exactly(&client, expected.len()).await;
-            received == expected
-        });
-        // What the connection's task does before its next frame or a close.
-        std::future::poll_fn(|cx| Pin::new(&mut shared).poll_flush(cx))
-            .await
-            .unwrap();
-        assert!(reader.await.unwrap(), "every byte, in order");
-    }
-{% endif %}
-{% if strategy == "sse" %}
 
     #[tokio::test]
     async fn the_fanout_writes_to_an_attached_socket_after_the_first_chunk() {
         let (socket, client) = sockets().await;
         let outbox = Arc::new(Outbox::new(16));
-        let mut fanout = Fanout::new(Duration::ZERO);
+        let mut fanout = Fanout::new(Duration::ZERO, events());
         fanout.push(&outbox, &message("a", 1));
         fanout.finish();
-        outbox.attach(socket, Bytes::from_static(b"first;"));
-        let mut fanout = Fanout::new(Duration::ZERO);
+        let queued = outbox.attach(socket, Bytes::from_static(b"first;"));
+        assert_eq!(
+            queued,
+            Delivery::one_write(1, 2),
+            "the queued message, not the first chunk"
+        );
+        let mut fanout = Fanout::new(Duration::ZERO, events());
         fanout.push(&outbox, &message("a", 2));
         fanout.push(&outbox, &message("a", 3));
         assert_eq!(fanout.due.len(), 1, "one write for both");
@@ -765,10 +563,10 @@ mod tests {
         outbox.attach(socket, Bytes::from_static(b"first;"));
         assert_eq!(read_exactly(&client, 6).await, b"first;");
         let published = Instant::now();
-        let mut fanout = Fanout::new(delay);
+        let mut fanout = Fanout::new(delay, events());
         fanout.push(&outbox, &message("a", 1));
         fanout.finish();
-        let mut fanout = Fanout::new(delay);
+        let mut fanout = Fanout::new(delay, events());
         fanout.push(&outbox, &message("a", 2));
         assert!(fanout.is_empty(), "written by the first fan-out");
         fanout.finish();
@@ -783,7 +581,7 @@ mod tests {
         outbox.attach(socket, Bytes::from_static(b"first;"));
         assert!(outbox.take_written(), "the first chunk counts");
         assert!(!outbox.take_written());
-        let mut fanout = Fanout::new(Duration::ZERO);
+        let mut fanout = Fanout::new(Duration::ZERO, events());
         fanout.push(&outbox, &message("a", 1));
         // A message is on its way: the line is not quiet.
         outbox.write_idle(Bytes::from_static(b":;"));
@@ -800,7 +598,7 @@ mod tests {
         let outbox = Arc::new(Outbox::new(1024));
         outbox.attach(Arc::clone(&socket), Bytes::new());
         let mut sent = Vec::new();
-        let mut fanout = Fanout::new(Duration::ZERO);
+        let mut fanout = Fanout::new(Duration::ZERO, events());
         let mut cx = Context::from_waker(Waker::noop());
         // Nobody reads yet: the socket buffers fill up and the write stalls.
         let mut id = 0;
@@ -809,14 +607,14 @@ mod tests {
             let big = message_with("a", id, format!("{id}:{};", "x".repeat(64 * 1024)));
             sent.extend_from_slice(&big.wire);
             fanout.push(&outbox, &big);
-            std::mem::take(&mut fanout).finish();
+            std::mem::replace(&mut fanout, Fanout::new(Duration::ZERO, events())).finish();
             tokio::task::yield_now().await;
             assert!(id < 1000, "the socket never filled up");
         }
         // Queued behind the stalled write, not written around it.
         let last = message("a", id + 1);
         sent.extend_from_slice(&last.wire);
-        let mut fanout = Fanout::new(Duration::ZERO);
+        let mut fanout = Fanout::new(Duration::ZERO, events());
         fanout.push(&outbox, &last);
         assert!(fanout.due.is_empty());
         let reader = tokio::spawn(async move { read_exactly(&client, sent.len()).await == sent });
@@ -829,6 +627,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn closing_to_end_hands_back_the_rest_of_a_partial_write() {
+        let (socket, _client) = sockets().await;
+        let outbox = Arc::new(Outbox::new(16));
+        // More than the socket buffers take while nobody reads.
+        outbox.attach(socket, Bytes::from(vec![b'x'; 64 << 20]));
+        let mut fanout = Fanout::new(Duration::ZERO, events());
+        fanout.push(&outbox, &message("a", 1));
+        let rest = outbox.close_taking_unsent().expect("a partial write");
+        assert!(!rest.is_empty() && rest.len() < 64 << 20);
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(matches!(
+            outbox.poll_stream(&mut cx),
+            Poll::Ready(StreamStep::Closed)
+        ));
+        assert!(
+            fanout.push(&outbox, &message("a", 2)),
+            "nothing is queued any more"
+        );
+        assert_eq!(receive(&outbox), (vec![], false));
+    }
+
+    #[tokio::test]
     async fn a_stalled_stream_that_falls_too_far_behind_is_closed() {
         let (socket, _client) = sockets().await;
         let outbox = Arc::new(Outbox::new(4));
@@ -838,7 +658,7 @@ mod tests {
             outbox.poll_stream(&mut cx),
             Poll::Ready(StreamStep::Stalled)
         ));
-        let mut fanout = Fanout::new(Duration::ZERO);
+        let mut fanout = Fanout::new(Duration::ZERO, events());
         for id in 1..=4 {
             assert!(fanout.push(&outbox, &message("a", id)));
         }
@@ -852,5 +672,4 @@ mod tests {
             "the fan-out lets go of the socket"
         );
     }
-{% endif %}
 }
