@@ -133,6 +133,7 @@ impl Error {
     pub fn json(&self) -> serde_json::Value {
         let entries = match self {
             Error::Json(inner) => return inner.json(),
+            Error::Cli(err) => vec![cli_entry(err)],
             Error::Answers(err) => err.json_entries(),
             Error::Conflict(conflict) => vec![JsonError {
                 key: Some(conflict.key.to_string()),
@@ -267,6 +268,34 @@ impl From<dialoguer::Error> for Error {
         } else {
             Error::io("talk to the terminal", "/dev/tty", err)
         }
+    }
+}
+
+/// A usage error of clap's as one JSON entry: its first line without the `error: ` prefix
+/// (the rest is usage help for people), the argument as `key`, its values as `allowed`.
+fn cli_entry(err: &clap::Error) -> JsonError {
+    use clap::error::{ContextKind, ContextValue};
+    let rendered = err.render().to_string();
+    let message = rendered
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned();
+    let key = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => Some(arg.clone()),
+        _ => None,
+    };
+    let allowed = match err.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(values)) => Some(values.clone()),
+        _ => None,
+    };
+    JsonError {
+        key,
+        line: None,
+        column: None,
+        message,
+        allowed,
     }
 }
 

@@ -385,6 +385,20 @@ fn json_format_reports_errors_as_json_on_stderr() {
     let error = &json["errors"][0];
     assert!(error["key"].is_null() && error["line"] == 1, "{json}");
 
+    // A value clap itself refuses, before rtgen knows the format, is JSON too.
+    let (code, stderr) = stderr_of(&["advise", "--strategy", "bogus", "--format", "json"]);
+    assert_eq!(code, 2);
+    let json: serde_json::Value = serde_json::from_str(&stderr).expect(&stderr);
+    let error = &json["errors"][0];
+    assert_eq!(error["key"], "--strategy <STRATEGY>", "{json}");
+    assert!(error["line"].is_null(), "{json}");
+    assert!(
+        error["allowed"]
+            .as_array()
+            .is_some_and(|values| values.contains(&serde_json::json!("sse"))),
+        "{json}"
+    );
+
     // Missing answers: one entry per key, with the values that fit.
     let output = rtgen()
         .args([

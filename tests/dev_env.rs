@@ -71,7 +71,11 @@ fn new_writes_a_random_secret_once_and_outside_the_plan() {
     // Writing into a folder that already has a developer's .env keeps it as it is.
     let kept = tmp.path().join("kept");
     fs::create_dir(&kept).unwrap();
-    fs::write(kept.join(".env"), "JWT_SECRET=mine-mine-mine-mine-mine-mine-mine\n").unwrap();
+    fs::write(
+        kept.join(".env"),
+        "JWT_SECRET=mine-mine-mine-mine-mine-mine-mine\n",
+    )
+    .unwrap();
     let out = rtgen(tmp.path(), &["--output", "kept", "--force"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains(".env was already there and is unchanged"));
