@@ -205,7 +205,7 @@ fn sse_to_websocket_removes_sse_files_adds_websocket_ones_and_passes_its_tests()
     let out = rtgen(&project, &["update", "--strategy", "websocket"]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
-    for gone in ["src/sse.rs", "tests/sse.rs", "src/direct.rs"] {
+    for gone in ["src/sse.rs", "tests/sse.rs", "src/engine/direct.rs"] {
         assert!(said.contains(&format!("removed   {gone}")), "{said}");
         assert!(!project.join(gone).exists(), "{gone} is still there");
         assert!(
@@ -236,7 +236,7 @@ fn age_the_project(project: &Path) -> (String, String) {
         .expect("config.rs has a module comment")
         .to_owned();
     let old_config = config.replacen(&format!("{first_doc}\n"), "", 1);
-    let outbox = fs::read_to_string(project.join("src/outbox.rs")).unwrap();
+    let outbox = fs::read_to_string(project.join("src/engine/outbox.rs")).unwrap();
     let outbox_doc = outbox
         .lines()
         .find(|l| l.starts_with("//!"))
@@ -245,7 +245,7 @@ fn age_the_project(project: &Path) -> (String, String) {
     let old_outbox = outbox.replacen(&outbox_doc, "//! Old wording from an older rtgen.", 1);
     for (path, old) in [
         ("src/config.rs", &old_config),
-        ("src/outbox.rs", &old_outbox),
+        ("src/engine/outbox.rs", &old_outbox),
     ] {
         fs::write(project.join(path), old).unwrap();
         fs::write(project.join(format!(".rtgen/files/{path}.pristine")), old).unwrap();
@@ -290,7 +290,7 @@ fn a_newer_rtgen_brings_its_template_changes_and_keeps_the_team_edits() {
         "template change missing:\n{config}"
     );
     assert!(config.contains("// Team: see ops/runbook.md"));
-    let outbox = fs::read_to_string(project.join("src/outbox.rs")).unwrap();
+    let outbox = fs::read_to_string(project.join("src/engine/outbox.rs")).unwrap();
     assert!(outbox.contains(&outbox_doc) && !outbox.contains("Old wording"));
     assert_team_edits_kept(&project);
 
@@ -306,7 +306,7 @@ fn an_edit_overlapping_a_template_change_is_a_conflict_in_that_file_only() {
     let project = generate(tmp.path(), "upd-conflict", &[]);
     let (_, outbox_doc) = age_the_project(&project);
     edit(
-        &project.join("src/outbox.rs"),
+        &project.join("src/engine/outbox.rs"),
         "//! Old wording from an older rtgen.",
         "//! The team's wording.",
     );
@@ -315,9 +315,9 @@ fn an_edit_overlapping_a_template_change_is_a_conflict_in_that_file_only() {
     let out = rtgen(&project, &["update"]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(4), "{said}");
-    assert!(said.contains("conflict  src/outbox.rs"), "{said}");
-    assert_eq!(files_with_markers(&project), ["src/outbox.rs"]);
-    let outbox = fs::read_to_string(project.join("src/outbox.rs")).unwrap();
+    assert!(said.contains("conflict  src/engine/outbox.rs"), "{said}");
+    assert_eq!(files_with_markers(&project), ["src/engine/outbox.rs"]);
+    let outbox = fs::read_to_string(project.join("src/engine/outbox.rs")).unwrap();
     let expected = format!(
         "<<<<<<< yours\n//! The team's wording.\n=======\n{outbox_doc}\n>>>>>>> rtgen {}\n",
         env!("CARGO_PKG_VERSION")
@@ -334,7 +334,11 @@ fn an_edit_overlapping_a_template_change_is_a_conflict_in_that_file_only() {
     commit(&project, "update with a conflict");
     let again = rtgen(&project, &["update"]);
     assert_eq!(again.status.code(), Some(2), "{}", text(&again));
-    assert!(text(&again).contains("src/outbox.rs:"), "{}", text(&again));
+    assert!(
+        text(&again).contains("src/engine/outbox.rs:"),
+        "{}",
+        text(&again)
+    );
 }
 
 #[test]
