@@ -1,10 +1,12 @@
 //! What this service does with what the engine reports (see `engine/events.rs`).
 //!
-//! Today: a `trace`-level log line per event, off unless `RUST_LOG` asks for it
-//! (`RUST_LOG=info,<crate name>=trace`). Counters and metrics go here too: every method is
-//! called from every path, the direct socket path and the fan-out's own writes
-//! included, so nothing inside `engine/` needs an edit for them. Deliveries arrive
-//! per batch: keep what is done per call cheap (an atomic add, not a lock).
+//! [`Log`]: a `trace`-level log line per event, off unless `RUST_LOG` asks for it
+//! (`RUST_LOG=info,<crate name>=trace`). With `METRICS_BIND`, `metrics::Metrics`
+//! counts the same events for Prometheus and logs them through `Log`. Your own
+//! counters go in either: every method is called from every path, the direct socket
+//! path and the fan-out's own writes included, so nothing inside `engine/` needs an
+//! edit for them. Deliveries arrive per batch: keep what is done per call cheap (an
+//! atomic add, not a lock).
 
 use crate::engine::events::{Delivery, Events, Refusal, Transport};
 

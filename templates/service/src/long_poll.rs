@@ -162,6 +162,7 @@ async fn start(
             messages: batch.messages,
             cursor: batch.cursor,
             reset: batch.reset,
+            live: false,
         }));
     }
     // Subscribing replays what was published since the read atomically with
@@ -179,12 +180,14 @@ async fn start(
             messages,
             cursor,
             reset: true,
+            live: false,
         }),
         Replay::Messages(messages) if !messages.is_empty() || shutdown.has_begun() => {
             Start::Now(Reply {
                 messages,
                 cursor: batch.cursor,
                 reset: false,
+                live: false,
             })
         }
         Replay::Messages(_) => Start::Held(Held {
@@ -240,6 +243,7 @@ impl Held {
             messages,
             cursor: self.cursor,
             reset: false,
+            live: true,
         })
     }
 }
@@ -273,6 +277,9 @@ struct Reply {
     /// Where the client stands before `messages`.
     cursor: Id,
     reset: bool,
+    /// Whether `messages` came from the poll's queue while it was held (the fan-out's
+    /// doing) rather than from history: only those count in publish-to-write time.
+    live: bool,
 }
 
 impl Reply {
@@ -308,7 +315,14 @@ impl Reply {
         }
         body.put_u8(b'}');
         if !self.messages.is_empty() {
-            events.delivered(Delivery::one_write(self.messages.len(), size));
+            let published = self
+                .live
+                .then(|| self.messages.first().map(|m| m.received))
+                .flatten();
+            events.delivered(Delivery {
+                published,
+                ..Delivery::one_write(self.messages.len(), size)
+            });
         }
         body.freeze()
     }

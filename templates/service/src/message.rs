@@ -1,5 +1,7 @@
 //! What the hub stores and fans out: a message already encoded for the wire.
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -25,4 +27,19 @@ pub struct Message {
     pub id: Id,
     pub channel: ChannelName,
     pub wire: Bytes,
+    /// When this instance accepted it, or received it from Redis: where
+    /// `realtime_publish_to_write_seconds` starts.
+    pub received: Instant,
+}
+
+impl Message {
+    /// A message that reaches this instance now.
+    pub fn new(id: Id, channel: ChannelName, wire: Bytes) -> Self {
+        Self {
+            id,
+            channel,
+            wire,
+            received: Instant::now(),
+        }
+    }
 }

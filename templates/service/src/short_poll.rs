@@ -20,7 +20,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::AppState;
 use crate::auth::{self, Cookie};
-use crate::engine::events::{Delivery, Transport};
+use crate::engine::events::{Delivery, Open, Transport};
 use crate::error::ApiError;
 use crate::id::Id;
 use crate::message::{Envelope, Message};
@@ -46,6 +46,8 @@ async fn messages(
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
+    // Polls in flight are this transport's connections.
+    let _open = Open::new(&state.events, Transport::ShortPoll);
     let channels = params::channels(&query)?;
     let token = auth::presented_in(&headers, &query, Cookie::Accepted);
     // A token that fails verification counts as none: public channels still open.

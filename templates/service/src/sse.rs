@@ -259,9 +259,13 @@ impl Stream {
             Poll::Ready(true) => {
                 self.quiet = false;
                 let messages = self.batch.len();
+                // Taken from the queue: live, the oldest first.
+                let published = self.batch.first().map(|m| m.received);
                 let chunk = chunk(&mut self.batch);
-                self.events
-                    .delivered(Delivery::one_write(messages, chunk.len()));
+                self.events.delivered(Delivery {
+                    published,
+                    ..Delivery::one_write(messages, chunk.len())
+                });
                 return Poll::Ready(Some(chunk));
             }
             Poll::Ready(false) => {

@@ -12,6 +12,7 @@
 
 use std::ops::AddAssign;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 
@@ -34,6 +35,12 @@ pub trait Events: Send + Sync + 'static {
     fn refused(&self, refusal: Refusal);
     /// A message was accepted for publishing, over HTTP or a WebSocket frame.
     fn publish_accepted(&self);
+    /// With the Redis fan-out: the pub/sub connection that brings this instance its
+    /// messages came up (`true`) or was lost (`false`). Nothing without Redis.
+    fn redis_link(&self, _up: bool) {}
+    /// With the Redis fan-out: one command (a publish, a read, a ping) took `took`,
+    /// answered or not. Nothing without Redis.
+    fn redis_command(&self, _took: Duration) {}
 }
 
 /// The shared handle every part of the engine reports through.
@@ -53,8 +60,8 @@ impl Transport {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::EventStream => "sse",
-            Self::LongPoll => "long_poll",
-            Self::ShortPoll => "short_poll",
+            Self::LongPoll => "long_polling",
+            Self::ShortPoll => "short_polling",
             Self::WebSocket => "websocket",
         }
     }
@@ -69,6 +76,11 @@ pub struct Delivery {
     pub messages: usize,
     /// Bytes of those messages as encoded on the wire, without HTTP heads.
     pub bytes: usize,
+    /// When the oldest of these messages reached this instance (published here, or
+    /// received from Redis), for live deliveries: the fan-out's writes and what a
+    /// connection takes from its queue. `None` for replays from history, whose
+    /// messages were published long before.
+    pub published: Option<Instant>,
 }
 
 impl Delivery {
@@ -78,6 +90,16 @@ impl Delivery {
             connections: 1,
             messages,
             bytes,
+            published: None,
+        }
+    }
+
+    /// The same delivery, of live messages the oldest of which reached this instance
+    /// at `published`.
+    pub fn live_since(self, published: Instant) -> Self {
+        Self {
+            published: Some(published),
+            ..self
         }
     }
 
@@ -87,11 +109,16 @@ impl Delivery {
 }
 
 impl AddAssign for Delivery {
-    /// Totals of two deliveries; a connection written to in both counts twice.
+    /// Totals of two deliveries; a connection written to in both counts twice. The
+    /// oldest message of both is the older one.
     fn add_assign(&mut self, other: Self) {
         self.connections += other.connections;
         self.messages += other.messages;
         self.bytes += other.bytes;
+        self.published = match (self.published, other.published) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 }
 
@@ -215,11 +242,23 @@ pub(crate) mod tests {
             Delivery {
                 connections: 2,
                 messages: 3,
-                bytes: 15
+                bytes: 15,
+                published: None,
             }
         );
         assert!(!total.is_empty());
         assert!(Delivery::default().is_empty());
+    }
+
+    #[test]
+    fn deliveries_added_up_keep_the_oldest_publish() {
+        let older = Instant::now();
+        let newer = older + Duration::from_millis(5);
+        let mut total = Delivery::one_write(1, 5).live_since(newer);
+        total += Delivery::one_write(1, 5);
+        assert_eq!(total.published, Some(newer));
+        total += Delivery::one_write(1, 5).live_since(older);
+        assert_eq!(total.published, Some(older));
     }
 
     #[test]

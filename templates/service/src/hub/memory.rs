@@ -158,11 +158,7 @@ impl Hub {
             id,
             data,
         });
-        let message = Arc::new(Message {
-            id,
-            channel: channel.clone(),
-            wire,
-        });
+        let message = Arc::new(Message::new(id, channel.clone(), wire));
 
         let entry = state
             .channels

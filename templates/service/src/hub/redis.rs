@@ -132,6 +132,7 @@ impl Hub {
             prefix,
             limits.history_len,
             limits.channel_idle,
+            Arc::clone(&events),
         )
         .map_err(|e| format!("cannot use Redis at {url}: {e}"))?;
         let hub = Arc::new(Self {
@@ -234,7 +235,7 @@ impl Hub {
             id,
             data,
         });
-        Some(Arc::new(Message { id, channel, wire }))
+        Some(Arc::new(Message::new(id, channel, wire)))
     }
 
     /// Queues `message` for every local subscriber of its channel, once.

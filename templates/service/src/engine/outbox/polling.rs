@@ -216,11 +216,11 @@ mod tests {
     }
 
     fn message_with(channel: &str, id: u64, wire: String) -> Arc<Message> {
-        Arc::new(Message {
-            id: Id(id),
-            channel: ChannelName::parse(channel).unwrap(),
-            wire: Bytes::from(wire),
-        })
+        Arc::new(Message::new(
+            Id(id),
+            ChannelName::parse(channel).unwrap(),
+            Bytes::from(wire),
+        ))
     }
 
     /// The ids `poll_recv` hands out now, and whether the queue is still open.

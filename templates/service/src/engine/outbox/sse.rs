@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::net::TcpStream;
@@ -352,8 +352,9 @@ impl State {
             let bytes = match self.unsent.take() {
                 Some(bytes) => bytes,
                 None if queued => match self.chunk() {
-                    Some((bytes, messages)) => {
-                        *delivered += Delivery::one_write(messages, bytes.len());
+                    Some((bytes, messages, oldest)) => {
+                        *delivered +=
+                            Delivery::one_write(messages, bytes.len()).live_since(oldest);
                         bytes
                     }
                     None => return Ok(()),
@@ -377,16 +378,18 @@ impl State {
         }
     }
 
-    /// Up to [`BATCH`] queued messages as one chunk, and how many. A lone message, the
-    /// usual case unless messages queue up, is the hub's encoded bytes without a copy.
-    fn chunk(&mut self) -> Option<(Bytes, usize)> {
+    /// Up to [`BATCH`] queued messages as one chunk, how many, and when the first (the
+    /// oldest) reached this instance. A lone message, the usual case unless messages
+    /// queue up, is the hub's encoded bytes without a copy.
+    fn chunk(&mut self) -> Option<(Bytes, usize, Instant)> {
         let first = self.next()?;
         let Some(second) = self.next() else {
-            return Some((first.wire.clone(), 1));
+            return Some((first.wire.clone(), 1, first.received));
         };
+        let oldest = first.received;
         let mut batch = vec![first, second];
         self.take(&mut batch, BATCH - 2);
-        Some((concat(&batch), batch.len()))
+        Some((concat(&batch), batch.len(), oldest))
     }
 
     /// Keeps `unsent` for the connection's task, which waits until the socket has room.
@@ -433,11 +436,11 @@ mod tests {
     }
 
     fn message_with(channel: &str, id: u64, wire: String) -> Arc<Message> {
-        Arc::new(Message {
-            id: Id(id),
-            channel: ChannelName::parse(channel).unwrap(),
-            wire: Bytes::from(wire),
-        })
+        Arc::new(Message::new(
+            Id(id),
+            ChannelName::parse(channel).unwrap(),
+            Bytes::from(wire),
+        ))
     }
 
     /// The ids `poll_recv` hands out now, and whether the queue is still open.
@@ -539,12 +542,13 @@ mod tests {
         let (socket, client) = sockets().await;
         let outbox = Arc::new(Outbox::new(16));
         let mut fanout = Fanout::new(Duration::ZERO, events());
-        fanout.push(&outbox, &message("a", 1));
+        let first = message("a", 1);
+        fanout.push(&outbox, &first);
         fanout.finish();
         let queued = outbox.attach(socket, Bytes::from_static(b"first;"));
         assert_eq!(
             queued,
-            Delivery::one_write(1, 2),
+            Delivery::one_write(1, 2).live_since(first.received),
             "the queued message, not the first chunk"
         );
         let mut fanout = Fanout::new(Duration::ZERO, events());

@@ -39,6 +39,7 @@ pub async fn run(hub: Arc<Hub>, client: Client, mut shutdown: Shutdown) {
             () = shutdown.wait() => return,
         };
         hub.connection_lost();
+        hub.events.redis_link(false);
         if let Some(covered) = covered {
             resume = Some(covered.max(hub.local().delivered));
             backoff = MIN_BACKOFF;
@@ -72,6 +73,7 @@ async fn session(
         Ok(pubsub) => pubsub,
         Err(e) => return e,
     };
+    hub.events.redis_link(true);
     let (mut sink, mut stream) = pubsub.split();
     let mut tick = tokio::time::interval(TICK);
     let mut ticks = 0u32;

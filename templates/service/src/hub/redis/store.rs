@@ -5,7 +5,7 @@
 //! messages), `last:<channel>` (its newest id) and the pub/sub channel `live:<channel>`.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError, Script};
@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 
 use super::HubError;
 use crate::channel::ChannelName;
+use crate::engine::events::SharedEvents;
 use crate::id::Id;
 
 /// Longest any Redis command may take before the caller gets a 503.
@@ -26,6 +27,8 @@ pub struct Store {
     history_ttl_ms: u128,
     publish: Script,
     read: Script,
+    /// Told how long each command took.
+    events: SharedEvents,
 }
 
 /// What a set of channels holds after a cursor, read atomically.
@@ -69,6 +72,7 @@ impl Store {
         prefix: &str,
         history_len: usize,
         history_ttl: Duration,
+        events: SharedEvents,
     ) -> Result<Self, RedisError> {
         // Fail fast while Redis is down (the caller answers 503) instead of queueing
         // requests behind long reconnect attempts; the manager keeps reconnecting.
@@ -84,6 +88,7 @@ impl Store {
             history_ttl_ms: history_ttl.as_millis().max(1),
             publish: Script::new(include_str!("publish.lua")),
             read: Script::new(include_str!("read.lua")),
+            events,
         })
     }
 
@@ -100,7 +105,7 @@ impl Store {
             .arg(self.history_ttl_ms.to_string())
             .arg(self.pubsub_channel(channel));
         let mut connection = self.connection.clone();
-        let id: String = bounded(invocation.invoke_async(&mut connection)).await?;
+        let id: String = self.bounded(invocation.invoke_async(&mut connection)).await?;
         parse_id(&id)
     }
 
@@ -130,7 +135,7 @@ impl Store {
             Vec<(usize, String, String)>,
         );
         let (newest, epoch, valid, gaps, entries): Reply =
-            bounded(invocation.invoke_async(&mut connection)).await?;
+            self.bounded(invocation.invoke_async(&mut connection)).await?;
         let channel = |n: usize| channels.get(n.wrapping_sub(1)).cloned();
         let mut entries = entries
             .into_iter()
@@ -164,7 +169,7 @@ impl Store {
 
     pub async fn ping(&self) -> Result<(), HubError> {
         let mut connection = self.connection.clone();
-        bounded(redis::cmd("PING").query_async::<()>(&mut connection)).await
+        self.bounded(redis::cmd("PING").query_async::<()>(&mut connection)).await
     }
 
     pub fn pubsub_channel(&self, channel: &ChannelName) -> String {
@@ -186,6 +191,18 @@ impl Store {
     fn channel_key(&self, kind: &str, channel: &ChannelName) -> String {
         format!("{}{kind}{channel}", self.prefix)
     }
+
+    /// Runs one command with [`COMMAND_TIMEOUT`] and reports how long it took,
+    /// answered or not.
+    async fn bounded<T>(
+        &self,
+        request: impl Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, HubError> {
+        let started = Instant::now();
+        let result = timed(request).await;
+        self.events.redis_command(started.elapsed());
+        result.map_err(HubError::Unavailable)
+    }
 }
 
 /// Runs one Redis request with [`COMMAND_TIMEOUT`]; the error says what went wrong.
@@ -194,10 +211,6 @@ pub async fn timed<T>(request: impl Future<Output = Result<T, RedisError>>) -> R
         Ok(result) => result.map_err(|e| e.to_string()),
         Err(_) => Err(format!("no answer within {COMMAND_TIMEOUT:?}")),
     }
-}
-
-async fn bounded<T>(request: impl Future<Output = Result<T, RedisError>>) -> Result<T, HubError> {
-    timed(request).await.map_err(HubError::Unavailable)
 }
 
 fn parse_id(text: &str) -> Result<Id, HubError> {
