@@ -338,8 +338,7 @@ impl State {
                 Some(bytes) => bytes,
                 None if queued => match self.chunk() {
                     Some((bytes, messages, oldest)) => {
-                        *delivered +=
-                            Delivery::one_write(messages, bytes.len()).live_since(oldest);
+                        *delivered += Delivery::one_write(messages, bytes.len()).live_since(oldest);
                         bytes
                     }
                     None => return Ok(()),

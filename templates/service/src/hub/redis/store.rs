@@ -105,7 +105,9 @@ impl Store {
             .arg(self.history_ttl_ms.to_string())
             .arg(self.pubsub_channel(channel));
         let mut connection = self.connection.clone();
-        let id: String = self.bounded(invocation.invoke_async(&mut connection)).await?;
+        let id: String = self
+            .bounded(invocation.invoke_async(&mut connection))
+            .await?;
         parse_id(&id)
     }
 
@@ -134,8 +136,9 @@ impl Store {
             Vec<(usize, String)>,
             Vec<(usize, String, String)>,
         );
-        let (newest, epoch, valid, gaps, entries): Reply =
-            self.bounded(invocation.invoke_async(&mut connection)).await?;
+        let (newest, epoch, valid, gaps, entries): Reply = self
+            .bounded(invocation.invoke_async(&mut connection))
+            .await?;
         let channel = |n: usize| channels.get(n.wrapping_sub(1)).cloned();
         let mut entries = entries
             .into_iter()
@@ -169,7 +172,8 @@ impl Store {
 
     pub async fn ping(&self) -> Result<(), HubError> {
         let mut connection = self.connection.clone();
-        self.bounded(redis::cmd("PING").query_async::<()>(&mut connection)).await
+        self.bounded(redis::cmd("PING").query_async::<()>(&mut connection))
+            .await
     }
 
     pub fn pubsub_channel(&self, channel: &ChannelName) -> String {
