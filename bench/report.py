@@ -136,6 +136,25 @@ if s2d:
     md += ["### S2d: the same broadcast with `WRITE_DELAY_MS` (fewer writes, more latency)", "",
            table(["server", "subscribers", "msg/s", "WRITE_DELAY_MS", "p50 / p99 / max ms",
                   "without delay", "server µs/delivery", "without delay"], rows), ""]
+s2m = of("S2m")
+metrics_cost = {}
+if s2m:
+    rows = []
+    for server in dict.fromkeys(r["server"] for r in s2m):
+        cpu = {}
+        for metrics in ["off", "on"]:
+            xs = [r["result"] for r in s2m if r["server"] == server and r.get("metrics") == metrics]
+            us = [x["server_cpu_us_per_delivery"] for x in xs if x.get("server_cpu_us_per_delivery") is not None]
+            cpu[metrics] = sum(us) / len(us) if us else None
+            rows.append([server, metrics, len(xs), ", ".join(f"{u:.2f}" for u in us), cpu[metrics],
+                         "; ".join(s2_cell(x) for x in xs)])
+        if cpu["off"] and cpu["on"] is not None:
+            metrics_cost[server] = 100 * (cpu["on"] - cpu["off"]) / cpu["off"]
+    md += ["### S2m: the cost of metrics (`METRICS_BIND` and a scrape every few seconds, runs interleaved)", "",
+           table(["server", "metrics", "runs", "server µs/delivery, each run", "mean",
+                  "p50 / p99 / max ms, each run"], rows), "",
+           "Metrics cost, server CPU per delivery with metrics over without: " +
+           (", ".join(f"{server} {cost:+.1f}%" for server, cost in metrics_cost.items()) or "-"), ""]
 polls = [r for r in s2 if r["result"].get("requests_per_sec")]
 if polls:
     md += ["### Polling", "",
@@ -229,6 +248,8 @@ for r in s4:
         v = lat(x, "p50") - lat(single, "p50")
         check(f"{r['server']} p50 over single instance at {x['subscribers']} subs (<= 1 ms)", v, 1.0,
               v <= 1.0 and x["missing"] == 0)
+for server, cost in metrics_cost.items():
+    check(f"{server} metrics cost, CPU per delivery with over without, % (<= 5)", cost, 5.0, cost <= 5.0)
 if results["rtgen_new_us"]:
     v = max(results["rtgen_new_us"]) / 1000
     check("rtgen new, slowest combination, ms (< 20, process start included)", v, 20.0, v < 20.0)
