@@ -10,6 +10,7 @@
 //! totals. Implementations run on the hot path all the same: keep them to atomic
 //! counters or a disabled-by-default log line.
 
+use std::net::SocketAddr;
 use std::ops::AddAssign;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,6 +42,15 @@ pub trait Events: Send + Sync + 'static {
     /// With the Redis fan-out: one command (a publish, a read, a ping) took `took`,
     /// answered or not. Nothing without Redis.
     fn redis_command(&self, _took: Duration) {}
+}
+
+/// The connection a request arrived on. The engine puts it in the extensions of every
+/// request hyper serves, and hands it to the direct socket path with the request, so
+/// that the team's layer can tell who is asking (`src/client_addr.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// The TCP peer: the client itself, or a proxy in front of it.
+    pub addr: SocketAddr,
 }
 
 /// The shared handle every part of the engine reports through.
