@@ -230,7 +230,12 @@ impl Deployment {
         let project = support::generate(strategy, "redis");
         let redis = Redis::start();
         let url = redis.url();
-        let env = [("REDIS_URL", url.as_str()), ("AUTH_MODE", "none")];
+        // As in docker-compose.yml: the instances trust nginx's forwarded headers.
+        let env = [
+            ("REDIS_URL", url.as_str()),
+            ("AUTH_MODE", "none"),
+            ("TRUSTED_PROXIES", "127.0.0.1/32"),
+        ];
         let instances = [Server::start(&binary, &env), Server::start(&binary, &env)];
         let nginx = Nginx::start(&project, &[instances[0].addr, instances[1].addr], edit);
         Self {
