@@ -303,11 +303,7 @@ async fn bad_polls_are_400_with_a_json_error(mode: AuthMode) {
         "channel=ok&timeout=-1",
         "channel=ok&timeout=1.5",
     ] {
-        let response = server
-            .get(&format!("/poll?{query}"))
-            .send()
-            .await
-            .unwrap();
+        let response = server.get(&format!("/poll?{query}")).send().await.unwrap();
         assert_eq!(response.status(), 400, "{query:?}");
         let body: Value = response.json().await.unwrap();
         assert!(body["error"].is_string(), "{query:?}");

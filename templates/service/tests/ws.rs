@@ -142,7 +142,10 @@ async fn connect_time_subscription_delivers_envelopes(mode: AuthMode) {
     let bearer = server
         .token_for("42", &["news"], &[])
         .map(|token| format!("Bearer {token}"));
-    let headers: Vec<_> = bearer.iter().map(|b| ("authorization", b.as_str())).collect();
+    let headers: Vec<_> = bearer
+        .iter()
+        .map(|b| ("authorization", b.as_str()))
+        .collect();
     let mut socket = try_open(&server, "?channel=news&channel=user:42", &headers)
         .await
         .expect("the handshake is accepted");
@@ -498,14 +501,19 @@ async fn origin_must_be_the_same_host_by_default(mode: AuthMode) {
 
 both_modes!(allowed_origins_replace_the_same_host_rule);
 async fn allowed_origins_replace_the_same_host_rule(mode: AuthMode) {
-    let server = Server::start_in(mode, &[(
-        "ALLOWED_ORIGINS",
-        "https://app.example, https://admin.example/",
-    )]);
+    let server = Server::start_in(
+        mode,
+        &[(
+            "ALLOWED_ORIGINS",
+            "https://app.example, https://admin.example/",
+        )],
+    );
     let query = with_token(&server, "");
     for origin in ["https://app.example", "https://admin.example"] {
         assert!(
-            try_open(&server, &query, &[("origin", origin)]).await.is_ok(),
+            try_open(&server, &query, &[("origin", origin)])
+                .await
+                .is_ok(),
             "{origin}"
         );
     }
