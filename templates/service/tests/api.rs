@@ -1,9 +1,11 @@
 //! The endpoints every strategy shares: health, the demo page and publishing.
 //!
-//! Every test runs in both `AUTH_MODE`s (`both_modes!`): with `jwt` the page, health
+//! The HTTP tests run in both `AUTH_MODE`s (`both_modes!`): with `jwt` the page, health
 //! and CORS preflights need no token, and publishing presents one.
 
 mod common;
+
+use std::process::{Command, Output};
 
 use common::{AuthMode, Server};
 use serde_json::{Value, json};
@@ -201,4 +203,33 @@ async fn cors_answers_the_allowed_origins_only(mode: AuthMode) {
         .await
         .unwrap();
     assert_eq!(cors_headers(&health), (None, None));
+}
+
+/// `healthcheck`, as Docker runs it: exit 0 while the server answers, 1 once it is gone.
+#[test]
+fn healthcheck_subcommand_follows_the_server() {
+    let check = |bind: &str| -> Output {
+        Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))))
+            .args(["healthcheck", "--bind", bind])
+            .output()
+            .expect("run the healthcheck")
+    };
+    let mut server = Server::start();
+    // As in the image: BIND is 0.0.0.0:PORT and the check reaches it on loopback.
+    let bind = format!("0.0.0.0:{}", server.addr.port());
+    let healthy = check(&bind);
+    assert!(
+        healthy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&healthy.stderr)
+    );
+
+    server.terminate();
+    let gone = check(&bind);
+    assert_eq!(gone.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&gone.stderr);
+    assert!(
+        stderr.starts_with("unhealthy: GET http://127.0.0.1:"),
+        "{stderr}"
+    );
 }
