@@ -22,6 +22,7 @@
 //! engine's (`engine/ws.rs`), which calls [`Session::command`] for every text frame.
 
 use std::borrow::Cow;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -42,6 +43,7 @@ use crate::message::{Envelope, Message};
 use crate::params::MAX_CHANNELS_PER_CLIENT;
 use crate::policy::{self, Identity};
 use crate::publish;
+use crate::throttle::Throttle;
 use tokio::time::Instant;
 
 /// Shown with every malformed frame.
@@ -160,6 +162,9 @@ pub struct Session {
     hub: Arc<Hub>,
     config: Arc<Config>,
     events: SharedEvents,
+    /// Where the connection comes from, for the failed-authentication throttle.
+    client: IpAddr,
+    throttle: Arc<Throttle>,
     /// What the connection's token proved; `None` without one.
     identity: Option<Identity>,
     /// When that token expires.
@@ -172,7 +177,7 @@ impl Session {
         hub: Arc<Hub>,
         config: Arc<Config>,
         events: SharedEvents,
-        identity: Option<Identity>,
+        (identity, client, throttle): (Option<Identity>, IpAddr, Arc<Throttle>),
     ) -> Self {
         Self {
             subscriber,
@@ -180,6 +185,8 @@ impl Session {
             hub,
             config,
             events,
+            client,
+            throttle,
             expires: expiry::deadline(identity.as_ref()),
             identity,
         }
@@ -264,7 +271,14 @@ impl Session {
     /// longer grants are unsubscribed (an `unsubscribed` frame each). A token that does
     /// not verify changes nothing.
     async fn refresh(&mut self, token: &str) -> Result<Vec<Frame>, Refused> {
-        let identity = self.config.auth.identify(Some(token))?.ok_or_else(|| {
+        let identified = self
+            .throttle
+            .identify(&self.config.auth, self.client, Some(token))
+            .map_err(|limited| Refused {
+                reason: Refusal::Limit,
+                message: limited.message,
+            })?;
+        let identity = identified?.ok_or_else(|| {
             Refused::bad_request("tokens are not checked (AUTH_MODE=none): nothing to refresh")
         })?;
         if let Some(current) = &self.identity

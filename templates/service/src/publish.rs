@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 use crate::AppState;
 use crate::auth::{self, Cookie};
 use crate::channel::ChannelName;
+use crate::client_addr::ClientIp;
 use crate::error::ApiError;
 use crate::hub::{Hub, HubError};
 use crate::id::Id;
@@ -38,11 +39,14 @@ pub struct Published {
 
 pub async fn publish(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Published>, ApiError> {
     let presented = auth::presented_in(&headers, &[], Cookie::Ignored);
-    let caller = state.config.auth.identify(presented);
+    let caller = state
+        .throttle
+        .identify(&state.config.auth, client, presented)?;
     // The body limit layer rejects oversized bodies here; keep its status (413).
     let body = body.map_err(|rejection| ApiError {
         status: rejection.status(),
