@@ -384,10 +384,16 @@ async fn pump(
                 report(outbox.flush());
             }
             Step::KeepAlive => outbox.write_idle(Bytes::from_static(KEEP_ALIVE_COMMENT)),
-            Step::Readable => match stream.try_read(&mut [0; 64]) {
+            // A client sends nothing after its request: bytes now are a body or junk,
+            // and reading them would cost CPU for as long as it keeps sending, so
+            // the stream ends at the first (a real client reconnects). One byte is
+            // read to tell them from a close, or from stale readiness (`WouldBlock`).
+            Step::Readable => match stream.try_read(&mut [0; 1]) {
                 Ok(0) => return Ok(()),
-                // Anything else it sends is ignored, as hyper would.
-                Ok(_) => {}
+                Ok(_) => {
+                    tracing::debug!("an event stream's client sent bytes; closing");
+                    return Ok(());
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             },
