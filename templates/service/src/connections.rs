@@ -10,8 +10,8 @@
 //! descriptors.
 //!
 //! Connections from a trusted proxy (`TRUSTED_PROXIES`) carry many clients: they count
-//! against `MAX_CONNECTIONS` only. Behind a proxy, per-client bounds are the proxy's
-//! (the generated nginx limits connections per client).
+//! against `MAX_CONNECTIONS` only. Behind a proxy, bounding connections per client is
+//! the proxy's job (nginx: `limit_conn`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
