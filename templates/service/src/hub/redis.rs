@@ -39,6 +39,8 @@ const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Limits {
     /// Messages kept per channel for resume.
     pub history_len: usize,
+    /// Bytes of message data kept per channel for resume (the newest message always).
+    pub channel_history_bytes: usize,
     /// Channels this instance follows at once.
     pub max_channels: usize,
     /// Messages queued per connection before it counts as a slow consumer.
@@ -127,13 +129,8 @@ impl Hub {
     ) -> Result<Arc<Self>, String> {
         let client =
             redis::Client::open(url).map_err(|e| format!("REDIS_URL {url:?} is invalid: {e}"))?;
-        let store = Store::new(
-            client.clone(),
-            prefix,
-            limits.history_len,
-            limits.channel_idle,
-        )
-        .map_err(|e| format!("cannot use Redis at {url}: {e}"))?;
+        let store = Store::new(client.clone(), prefix, &limits)
+            .map_err(|e| format!("cannot use Redis at {url}: {e}"))?;
         let hub = Arc::new(Self {
             local: Mutex::new(Local {
                 channels: HashMap::new(),

@@ -34,19 +34,33 @@ pub async fn run(hub: Arc<Hub>, client: Client, mut shutdown: Shutdown) {
     let mut resume: Option<Id> = None;
     loop {
         let mut covered = None;
+        let mut up = false;
         let error = tokio::select! {
-            error = session(&hub, &client, &mut resume, &mut covered) => error,
+            error = session(&hub, &client, &mut resume, &mut covered, &mut up) => error,
             () = shutdown.wait() => return,
         };
         hub.connection_lost();
         if let Some(covered) = covered {
             resume = Some(covered.max(hub.local().delivered));
+        }
+        // Once the link was up, an outage starts over from the shortest delay, whether
+        // or not it followed channels: an idle instance keeps no grown delay from an
+        // old outage that would keep its first subscriber waiting after the next one.
+        if up {
             backoff = MIN_BACKOFF;
         }
         let delay = jittered(backoff);
         tracing::warn!("Redis subscriptions lost ({error}); reconnecting in {delay:?}");
+        // A client waiting for a subscription cuts the wait short (no sooner than
+        // MIN_BACKOFF, so waiting clients cannot make the link retry in a loop): when
+        // Redis is back it is followed at once rather than at the end of a long delay.
+        let asked = async {
+            tokio::time::sleep(MIN_BACKOFF).await;
+            hub.wake.notified().await;
+        };
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
+            () = asked => {}
             () = shutdown.wait() => return,
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -61,24 +75,32 @@ fn jittered(delay: Duration) -> Duration {
 }
 
 /// One connection's life; returns why it ended. `covered` becomes the id through which
-/// every message of the followed channels has been delivered once subscriptions run.
+/// every message of the followed channels has been delivered once subscriptions run;
+/// `up` becomes true once Redis has answered on the connection and every channel
+/// pending then is subscribed.
 async fn session(
     hub: &Hub,
     client: &Client,
     resume: &mut Option<Id>,
     covered: &mut Option<Id>,
+    up: &mut bool,
 ) -> String {
     let pubsub = match timed(client.get_async_pubsub()).await {
         Ok(pubsub) => pubsub,
         Err(e) => return e,
     };
     let (mut sink, mut stream) = pubsub.split();
+    // A round trip proves the link before it counts as up.
+    if let Err(e) = timed(sink.ping::<redis::Value>()).await {
+        return e;
+    }
     let mut tick = tokio::time::interval(TICK);
     let mut ticks = 0u32;
     loop {
         if let Err(e) = subscribe_pending(hub, &mut sink, resume, covered).await {
             return e;
         }
+        *up = true;
         tokio::select! {
             message = stream.next() => match message {
                 Some(message) => hub.receive(&message),

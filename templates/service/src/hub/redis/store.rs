@@ -1,8 +1,10 @@
 //! Redis commands: the key layout, the two Lua scripts and their timeouts.
 //!
 //! Keys, all under the configured prefix: `id` (the newest id), `epoch` (the first id of
-//! the data Redis holds), and per channel `history:<channel>` (a capped stream of
-//! messages), `last:<channel>` (its newest id) and the pub/sub channel `live:<channel>`.
+//! the data Redis holds), and per channel `history:<channel>` (a stream of messages,
+//! capped in count and bytes), `last:<channel>` (its newest id), `bytes:<channel>` (the
+//! bytes of data published on it, which `publish.lua` bounds the stream with) and the
+//! pub/sub channel `live:<channel>`.
 
 use std::future::Future;
 use std::time::Duration;
@@ -11,7 +13,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError, Script};
 use serde_json::value::RawValue;
 
-use super::HubError;
+use super::{HubError, Limits};
 use crate::channel::ChannelName;
 use crate::id::Id;
 
@@ -23,6 +25,7 @@ pub struct Store {
     connection: ConnectionManager,
     prefix: String,
     history_len: usize,
+    channel_history_bytes: usize,
     history_ttl_ms: u128,
     publish: Script,
     read: Script,
@@ -64,12 +67,7 @@ pub struct Entry {
 }
 
 impl Store {
-    pub fn new(
-        client: Client,
-        prefix: &str,
-        history_len: usize,
-        history_ttl: Duration,
-    ) -> Result<Self, RedisError> {
+    pub fn new(client: Client, prefix: &str, limits: &Limits) -> Result<Self, RedisError> {
         // Fail fast while Redis is down (the caller answers 503) instead of queueing
         // requests behind long reconnect attempts; the manager keeps reconnecting.
         let config = ConnectionManagerConfig::new()
@@ -80,8 +78,9 @@ impl Store {
         Ok(Self {
             connection: ConnectionManager::new_lazy_with_config(client, config)?,
             prefix: prefix.to_owned(),
-            history_len,
-            history_ttl_ms: history_ttl.as_millis().max(1),
+            history_len: limits.history_len,
+            channel_history_bytes: limits.channel_history_bytes,
+            history_ttl_ms: limits.channel_idle.as_millis().max(1),
             publish: Script::new(include_str!("publish.lua")),
             read: Script::new(include_str!("read.lua")),
         })
@@ -95,10 +94,12 @@ impl Store {
             .key(self.key("epoch"))
             .key(self.channel_key("last:", channel))
             .key(self.channel_key("history:", channel))
+            .key(self.channel_key("bytes:", channel))
             .arg(data.get())
             .arg(self.history_len)
             .arg(self.history_ttl_ms.to_string())
-            .arg(self.pubsub_channel(channel));
+            .arg(self.pubsub_channel(channel))
+            .arg(self.channel_history_bytes);
         let mut connection = self.connection.clone();
         let id: String = bounded(invocation.invoke_async(&mut connection)).await?;
         parse_id(&id)
