@@ -139,7 +139,7 @@ async fn subscribe_pending(
     }
     // Everything published after this is delivered live once the subscription runs.
     let before = match (*covered, *resume) {
-        (None, None) => Some(hub.store.newest().await.map_err(|e| e.to_string())?),
+        (None, None) => Some(newest(hub).await?),
         _ => None,
     };
     let names: Vec<String> = pending
@@ -159,6 +159,17 @@ async fn subscribe_pending(
         };
     }
     Ok(())
+}
+
+/// The newest id of the service. After Redis restarts, the first command on the
+/// store's connection fails (the connection is gone) while the manager reconnects; a
+/// read changes nothing, so it is tried once more rather than failing the link, whose
+/// subscribers would then wait out a reconnect delay.
+async fn newest(hub: &Hub) -> Result<Id, String> {
+    match hub.store.newest().await {
+        Ok(id) => Ok(id),
+        Err(_) => hub.store.newest().await.map_err(|e| e.to_string()),
+    }
 }
 
 /// Delivers what the channels followed before the connection broke missed meanwhile,
