@@ -31,6 +31,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use mime::Mime;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
@@ -61,6 +62,7 @@ pub struct Published {
     id: Id,
 }
 
+/// `POST /publish`, refused in the order the module's documentation gives.
 pub async fn publish(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -84,26 +86,23 @@ pub async fn publish(
     Ok(Json(Published { id }))
 }
 
-/// `415` unless the one `Content-Type` is `application/json`, in any case, with any
-/// parameters but a `charset` other than UTF-8 (JSON is UTF-8).
+/// `415` unless the one `Content-Type` is `application/json`, with any parameters but a
+/// `charset` other than UTF-8 (JSON is UTF-8).
 fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let mut values = headers.get_all(header::CONTENT_TYPE).iter();
-    let is_json = match (values.next(), values.next()) {
-        (Some(value), None) => value.to_str().is_ok_and(|value| {
-            let mut parts = value.split(';').map(str::trim);
-            parts
-                .next()
-                .is_some_and(|essence| essence.eq_ignore_ascii_case("application/json"))
-                && parts.all(|parameter| match parameter.split_once('=') {
-                    Some((name, charset)) if name.trim().eq_ignore_ascii_case("charset") => charset
-                        .trim()
-                        .trim_matches('"')
-                        .eq_ignore_ascii_case("utf-8"),
-                    _ => true,
-                })
-        }),
-        _ => false,
+    let media_type = match (values.next(), values.next()) {
+        (Some(value), None) => value
+            .to_str()
+            .ok()
+            .and_then(|value| value.parse::<Mime>().ok()),
+        _ => None,
     };
+    let is_json = media_type.is_some_and(|media_type| {
+        media_type.essence_str() == mime::APPLICATION_JSON.essence_str()
+            && media_type
+                .get_param(mime::CHARSET)
+                .is_none_or(|charset| charset == mime::UTF_8)
+    });
     if is_json {
         Ok(())
     } else {
