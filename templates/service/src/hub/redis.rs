@@ -129,8 +129,14 @@ impl Hub {
     ) -> Result<Arc<Self>, String> {
         let client =
             redis::Client::open(url).map_err(|e| format!("REDIS_URL {url:?} is invalid: {e}"))?;
-        let store = Store::new(client.clone(), prefix, &limits)
-            .map_err(|e| format!("cannot use Redis at {url}: {e}"))?;
+        let store = Store::new(
+            client.clone(),
+            prefix,
+            limits.history_len,
+            limits.channel_history_bytes,
+            limits.channel_idle,
+        )
+        .map_err(|e| format!("cannot use Redis at {url}: {e}"))?;
         let hub = Arc::new(Self {
             local: Mutex::new(Local {
                 channels: HashMap::new(),

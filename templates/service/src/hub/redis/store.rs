@@ -13,7 +13,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError, Script};
 use serde_json::value::RawValue;
 
-use super::{HubError, Limits};
+use super::HubError;
 use crate::channel::ChannelName;
 use crate::id::Id;
 
@@ -25,7 +25,8 @@ pub struct Store {
     connection: ConnectionManager,
     prefix: String,
     history_len: usize,
-    channel_history_bytes: usize,
+    /// Bytes of message data a channel's stream keeps (`CHANNEL_HISTORY_BYTES`).
+    history_bytes: usize,
     history_ttl_ms: u128,
     publish: Script,
     read: Script,
@@ -67,7 +68,13 @@ pub struct Entry {
 }
 
 impl Store {
-    pub fn new(client: Client, prefix: &str, limits: &Limits) -> Result<Self, RedisError> {
+    pub fn new(
+        client: Client,
+        prefix: &str,
+        history_len: usize,
+        history_bytes: usize,
+        history_ttl: Duration,
+    ) -> Result<Self, RedisError> {
         // Fail fast while Redis is down (the caller answers 503) instead of queueing
         // requests behind long reconnect attempts; the manager keeps reconnecting.
         let config = ConnectionManagerConfig::new()
@@ -78,9 +85,9 @@ impl Store {
         Ok(Self {
             connection: ConnectionManager::new_lazy_with_config(client, config)?,
             prefix: prefix.to_owned(),
-            history_len: limits.history_len,
-            channel_history_bytes: limits.channel_history_bytes,
-            history_ttl_ms: limits.channel_idle.as_millis().max(1),
+            history_len,
+            history_bytes,
+            history_ttl_ms: history_ttl.as_millis().max(1),
             publish: Script::new(include_str!("publish.lua")),
             read: Script::new(include_str!("read.lua")),
         })
@@ -99,7 +106,7 @@ impl Store {
             .arg(self.history_len)
             .arg(self.history_ttl_ms.to_string())
             .arg(self.pubsub_channel(channel))
-            .arg(self.channel_history_bytes);
+            .arg(self.history_bytes);
         let mut connection = self.connection.clone();
         let id: String = bounded(invocation.invoke_async(&mut connection)).await?;
         parse_id(&id)
