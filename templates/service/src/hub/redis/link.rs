@@ -32,6 +32,8 @@ pub async fn run(hub: Arc<Hub>, client: Client, mut shutdown: Shutdown) {
     let mut backoff = MIN_BACKOFF;
     // Where the next connection fills the gap from: what the lost one had covered.
     let mut resume: Option<Id> = None;
+    // Failed attempts since the link was last up.
+    let mut failures = 0u32;
     loop {
         let mut covered = None;
         let mut up = false;
@@ -48,9 +50,20 @@ pub async fn run(hub: Arc<Hub>, client: Client, mut shutdown: Shutdown) {
         // old outage that would keep its first subscriber waiting after the next one.
         if up {
             backoff = MIN_BACKOFF;
+            failures = 0;
         }
+        failures += 1;
         let delay = jittered(backoff);
-        tracing::warn!("Redis subscriptions lost ({error}); reconnecting in {delay:?}");
+        if failures == 1 {
+            tracing::warn!(
+                "Redis subscriptions lost ({error}); reconnecting in {delay:?}, sooner if a \
+                 client subscribes"
+            );
+        } else {
+            // Subscribing clients make attempts frequent during an outage: one warning
+            // for the outage, the attempts at debug level.
+            tracing::debug!("Redis still unreachable ({error}); retrying in {delay:?}");
+        }
         // A client waiting for a subscription cuts the wait short (no sooner than
         // MIN_BACKOFF, so waiting clients cannot make the link retry in a loop): when
         // Redis is back it is followed at once rather than at the end of a long delay.
