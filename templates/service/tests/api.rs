@@ -1,10 +1,13 @@
 //! The endpoints every strategy shares: health, the demo page and publishing.
+//!
+//! The HTTP tests run in both `AUTH_MODE`s (`both_modes!`): with `jwt` the page, health
+//! and CORS preflights need no token, and publishing presents one.
 
 mod common;
 
 use std::process::{Command, Output};
 
-use common::Server;
+use common::{AuthMode, Server};
 use serde_json::{Value, json};
 
 /// `POST /publish` with `Content-Type: application/json` and, when given, the token as
@@ -46,9 +49,9 @@ async fn post_with(
     (status, body)
 }
 
-#[tokio::test]
-async fn health_and_demo_page_are_served() {
-    let server = Server::start();
+both_modes!(health_and_demo_page_are_served);
+async fn health_and_demo_page_are_served(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let health = reqwest::get(server.url("/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
 
@@ -80,9 +83,9 @@ async fn health_and_demo_page_are_served() {
     }
 }
 
-#[tokio::test]
-async fn publish_returns_increasing_ids_across_channels() {
-    let server = Server::start();
+both_modes!(publish_returns_increasing_ids_across_channels);
+async fn publish_returns_increasing_ids_across_channels(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let mut last = 0;
     for channel in ["news", "user:42", "news", "room.lobby-1_x"] {
         let id = common::id_order(&server.publish(channel, json!({"n": 1})).await);
@@ -91,9 +94,9 @@ async fn publish_returns_increasing_ids_across_channels() {
     }
 }
 
-#[tokio::test]
-async fn publish_rejects_bad_requests_with_json_errors() {
-    let server = Server::start();
+both_modes!(publish_rejects_bad_requests_with_json_errors);
+async fn publish_rejects_bad_requests_with_json_errors(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let too_long = "x".repeat(129);
     let cases = [
         ("not json".to_owned(), 400),
@@ -108,7 +111,7 @@ async fn publish_rejects_bad_requests_with_json_errors() {
         ),
     ];
     for (body, expected) in cases {
-        let (status, reply) = post(&server, body.clone(), None).await;
+        let (status, reply) = post(&server, body.clone(), server.token()).await;
         assert_eq!(status, expected, "{}", &body[..body.len().min(60)]);
         assert!(
             reply["error"].as_str().is_some_and(|e| !e.is_empty()),
@@ -118,15 +121,15 @@ async fn publish_rejects_bad_requests_with_json_errors() {
     let (status, _) = post(
         &server,
         json!({"channel": "news", "data": null}).to_string(),
-        None,
+        server.token(),
     )
     .await;
     assert_eq!(status, 200, "null is JSON too");
 }
 
-#[tokio::test]
-async fn publish_token_is_enforced_when_set() {
-    let server = Server::start_with(&[("PUBLISH_TOKEN", "s3cret")]);
+both_modes!(publish_token_is_enforced_when_set);
+async fn publish_token_is_enforced_when_set(mode: AuthMode) {
+    let server = Server::start_in(mode, &[("PUBLISH_TOKEN", "s3cret")]);
     let body = json!({"channel": "news", "data": 1}).to_string();
     assert_eq!(post(&server, body.clone(), None).await.0, 401);
     assert_eq!(post(&server, body.clone(), Some("wrong")).await.0, 401);
@@ -294,16 +297,11 @@ async fn publish_refusals_come_in_order_auth_type_size_content() {
 
 #[tokio::test]
 async fn a_token_that_may_publish_nowhere_gets_403_before_the_body_is_read() {
-    let secret = "0123456789abcdef0123456789abcdef";
-    let server = Server::start_with(&[("AUTH_MODE", "jwt"), ("JWT_SECRET", secret)]);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let server = Server::start_in(AuthMode::Jwt, &[]);
     let sign = |publish: &[&str]| {
-        let claims = json!({"sub": "42", "channels": ["*"], "publish": publish, "exp": now + 600});
-        let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).unwrap();
-        let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+        let token = server
+            .token_for("42", &["*"], publish)
+            .expect("a token in jwt mode");
         format!("Bearer {token}")
     };
     let reader = sign(&[]);
@@ -411,9 +409,9 @@ async fn tokens_never_reach_the_log_even_at_trace_level() {
     }
 }
 
-#[tokio::test]
-async fn unknown_routes_and_methods_are_refused() {
-    let server = Server::start();
+both_modes!(unknown_routes_and_methods_are_refused);
+async fn unknown_routes_and_methods_are_refused(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let client = reqwest::Client::new();
     assert_eq!(
         client
@@ -458,9 +456,9 @@ fn cors_headers(response: &reqwest::Response) -> (Option<String>, Option<String>
     )
 }
 
-#[tokio::test]
-async fn cors_answers_the_allowed_origins_only() {
-    let server = Server::start_with(&[("ALLOWED_ORIGINS", "https://app.example")]);
+both_modes!(cors_answers_the_allowed_origins_only);
+async fn cors_answers_the_allowed_origins_only(mode: AuthMode) {
+    let server = Server::start_in(mode, &[("ALLOWED_ORIGINS", "https://app.example")]);
     let client = reqwest::Client::new();
     let preflight = |origin: &'static str| {
         client
