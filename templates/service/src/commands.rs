@@ -11,6 +11,10 @@
 //! (`code`: `unauthorized`, `forbidden`, `limit` or `bad_request`; `message`). A
 //! refused or malformed frame gets an `error` frame; the connection stays.
 //!
+//! The `data` of a `publish` frame follows the content rules of `POST /publish`
+//! (`publish.rs`: nesting, lone surrogates, numbers out of range), refused with
+//! `bad_request`.
+//!
 //! Every `subscribe` and `publish` frame asks the policy (`policy.rs`) with the
 //! connection's identity, the one its token proved at connect or at its last
 //! `refresh`. A refresh may extend the connection (the engine closes it with 4001 when
@@ -42,7 +46,7 @@ use crate::id::Id;
 use crate::message::{Envelope, Message};
 use crate::params::MAX_CHANNELS_PER_CLIENT;
 use crate::policy::{self, Identity};
-use crate::publish;
+use crate::publish::{self, Content};
 use crate::throttle::Throttle;
 use tokio::time::Instant;
 
@@ -251,7 +255,9 @@ impl Session {
                 let data = frame
                     .data
                     .ok_or_else(|| Refused::bad_request("a publish frame needs \"data\""))?;
-                let id = publish::submit(&self.hub, channel.clone(), data)
+                let content = Content::check(data)
+                    .map_err(|e| Refused::bad_request(format!("invalid data: {e}")))?;
+                let id = publish::submit(&self.hub, channel.clone(), content)
                     .await
                     .map_err(|e| Refused {
                         reason: Refusal::Limit,

@@ -106,7 +106,8 @@ impl Answer for AppState {
         let Some(start) = committed else {
             return Answered::Close;
         };
-        tracing::debug!(uri = %request.uri, "poll");
+        // The path only: the query may hold `?token=`, which no log may show.
+        tracing::debug!(path = request.uri.path(), "poll");
         let reply = match start {
             Start::Now(reply) => reply,
             Start::Held(held) => {

@@ -116,7 +116,8 @@ impl Answer for AppState {
         let Some(opened) = committed else {
             return Answered::Close;
         };
-        tracing::debug!(uri = %request.uri, "event stream opened");
+        // The path only: the query may hold `?token=`, which no log may show.
+        tracing::debug!(path = request.uri.path(), "event stream opened");
         let _open = Open::new(&self.events, Transport::EventStream);
         let mut head = request.ok_head(&HEADERS, None, true);
         // Its headers are not needed for the rest of what can be a days-long stream.
