@@ -11,6 +11,7 @@
 //! token expires is answered 401; the client polls again with a fresh token from the
 //! same cursor.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ use tokio::time::Instant;
 
 use crate::AppState;
 use crate::auth::{self, Cookie};
+use crate::client_addr::{self, ClientIp};
 use crate::engine::direct::{self, Answer, Answered};
 use crate::engine::events::{Delivery, Open, SharedEvents, Transport};
 use crate::error::ApiError;
@@ -33,6 +35,7 @@ use crate::hub::{Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
 use crate::params;
+use crate::rules;
 use crate::shutdown::Shutdown;
 
 /// Seconds a poll is held by default: under the 30-60 s after which proxies commonly
@@ -62,11 +65,12 @@ pub fn encode(envelope: &Envelope<'_>) -> Bytes {
 /// `GET /poll` on a connection hyper serves (see [`Answer`] for the others).
 async fn poll(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let token = auth::presented_in(&headers, &query, Cookie::Accepted);
-    let reply = match start(&state, &query, token).await? {
+    let reply = match start(&state, client, &query, token).await? {
         Start::Now(reply) => reply,
         Start::Held(held) => {
             let _open = Open::new(&state.events, Transport::LongPoll);
@@ -88,15 +92,22 @@ impl Answer for AppState {
             return Answered::ToHyper;
         };
         let mut shutdown = self.shutdown.clone();
-        let token = auth::presented_in(&request.headers, &query, Cookie::Accepted);
-        let started = start(self, &query, token).await;
+        let headers = &request.headers;
+        let token = auth::presented_in(headers, &query, Cookie::Accepted);
+        let trusted = &self.config.trusted_proxies;
+        let client = client_addr::client_ip(request.peer.addr.ip(), headers, trusted);
+        let started = match rules::check(headers) {
+            Ok(()) => start(self, client, &query, token).await,
+            Err(error) => Err(error),
+        };
         let committed = request
             .commit(stream, started, &mut shutdown, &self.events)
             .await;
         let Some(start) = committed else {
             return Answered::Close;
         };
-        tracing::debug!(uri = %request.uri, "poll");
+        // The path only: the query may hold `?token=`, which no log may show.
+        tracing::debug!(path = request.uri.path(), "poll");
         let reply = match start {
             Start::Now(reply) => reply,
             Start::Held(held) => {
@@ -142,12 +153,13 @@ enum Start {
 /// the next message.
 async fn start(
     state: &AppState,
+    client: IpAddr,
     query: &[(String, String)],
     token: Option<&str>,
 ) -> Result<Start, ApiError> {
     let channels = params::channels(query)?;
     // A token that fails verification counts as none: public channels still open.
-    let caller = state.config.auth.identify(token);
+    let caller = state.throttle.identify(&state.config.auth, client, token)?;
     let policy = &state.config.policy;
     auth::decide(&caller, |who| policy.may_subscribe_all(&channels, who))?;
     let who = caller.ok().flatten();

@@ -14,6 +14,7 @@ use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::hash::{BuildHasher, RandomState};
 use std::io;
+use std::net::IpAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -33,6 +34,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 
 use crate::AppState;
 use crate::auth::{self, Cookie};
+use crate::client_addr::{self, ClientIp};
 use crate::engine::direct::{self, Answer, Answered};
 use crate::engine::events::{Delivery, Open, SharedEvents, Transport};
 use crate::engine::outbox::{self, BATCH, StreamStep};
@@ -42,6 +44,7 @@ use crate::hub::{Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
 use crate::params;
+use crate::rules;
 use crate::shutdown::Shutdown;
 
 /// Comment lines keep idle connections alive through proxies that cut them at 30-60 s:
@@ -73,12 +76,13 @@ pub fn encode(envelope: &Envelope<'_>) -> Bytes {
 /// `GET /events` on a connection hyper serves (see [`Answer`] for the others).
 async fn events(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let last_event_id = headers.get("last-event-id").map(HeaderValue::as_bytes);
     let token = auth::presented_in(&headers, &query, Cookie::Accepted);
-    let opened = open(&state, &query, last_event_id, token).await?;
+    let opened = open(&state, client, &query, last_event_id, token).await?;
     let stream = Stream::new(opened, &state);
     Ok((HEADERS, Body::new(stream)).into_response())
 }
@@ -97,17 +101,23 @@ impl Answer for AppState {
             return Answered::ToHyper;
         };
         let mut shutdown = self.shutdown.clone();
-        let token = auth::presented_in(&request.headers, &query, Cookie::Accepted);
-        let last_event_id = request.headers.get("last-event-id");
-        let last_event_id = last_event_id.map(HeaderValue::as_bytes);
-        let opened = open(self, &query, last_event_id, token).await;
+        let headers = &request.headers;
+        let token = auth::presented_in(headers, &query, Cookie::Accepted);
+        let last_event_id = headers.get("last-event-id").map(HeaderValue::as_bytes);
+        let trusted = &self.config.trusted_proxies;
+        let client = client_addr::client_ip(request.peer.addr.ip(), headers, trusted);
+        let opened = match rules::check(headers) {
+            Ok(()) => open(self, client, &query, last_event_id, token).await,
+            Err(error) => Err(error),
+        };
         let committed = request
             .commit(stream, opened, &mut shutdown, &self.events)
             .await;
         let Some(opened) = committed else {
             return Answered::Close;
         };
-        tracing::debug!(uri = %request.uri, "event stream opened");
+        // The path only: the query may hold `?token=`, which no log may show.
+        tracing::debug!(path = request.uri.path(), "event stream opened");
         let _open = Open::new(&self.events, Transport::EventStream);
         let mut head = request.ok_head(&HEADERS, None, true);
         // Its headers are not needed for the rest of what can be a days-long stream.
@@ -135,13 +145,14 @@ struct Opened {
 /// there is one, then the messages it missed since its last id.
 async fn open(
     state: &AppState,
+    client: IpAddr,
     query: &[(String, String)],
     last_event_id: Option<&[u8]>,
     token: Option<&str>,
 ) -> Result<Opened, ApiError> {
     let channels = params::channels(query)?;
     // A token that fails verification counts as none: public channels still open.
-    let caller = state.config.auth.identify(token);
+    let caller = state.throttle.identify(&state.config.auth, client, token)?;
     let policy = &state.config.policy;
     auth::decide(&caller, |who| policy.may_subscribe_all(&channels, who))?;
     let who = caller.ok().flatten();
@@ -378,10 +389,16 @@ async fn pump(
                 report(outbox.flush());
             }
             Step::KeepAlive => outbox.write_idle(Bytes::from_static(KEEP_ALIVE_COMMENT)),
-            Step::Readable => match stream.try_read(&mut [0; 64]) {
+            // A client sends nothing after its request: bytes now are a body or junk,
+            // and reading them would cost CPU for as long as it keeps sending, so
+            // the stream ends at the first (a real client reconnects). One byte is
+            // read to tell them from a close, or from stale readiness (`WouldBlock`).
+            Step::Readable => match stream.try_read(&mut [0; 1]) {
                 Ok(0) => return Ok(()),
-                // Anything else it sends is ignored, as hyper would.
-                Ok(_) => {}
+                Ok(_) => {
+                    tracing::debug!("an event stream's client sent bytes; closing");
+                    return Ok(());
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             },

@@ -39,6 +39,8 @@ const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Limits {
     /// Messages kept per channel for resume.
     pub history_len: usize,
+    /// Bytes of message data kept per channel for resume (the newest message always).
+    pub channel_history_bytes: usize,
     /// Channels this instance follows at once.
     pub max_channels: usize,
     /// Messages queued per connection before it counts as a slow consumer.
@@ -131,6 +133,7 @@ impl Hub {
             client.clone(),
             prefix,
             limits.history_len,
+            limits.channel_history_bytes,
             limits.channel_idle,
             Arc::clone(&events),
         )

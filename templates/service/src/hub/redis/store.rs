@@ -1,8 +1,10 @@
 //! Redis commands: the key layout, the two Lua scripts and their timeouts.
 //!
 //! Keys, all under the configured prefix: `id` (the newest id), `epoch` (the first id of
-//! the data Redis holds), and per channel `history:<channel>` (a capped stream of
-//! messages), `last:<channel>` (its newest id) and the pub/sub channel `live:<channel>`.
+//! the data Redis holds), and per channel `history:<channel>` (a stream of messages,
+//! capped in count and bytes), `last:<channel>` (its newest id), `bytes:<channel>` (the
+//! bytes of data published on it, which `publish.lua` bounds the stream with) and the
+//! pub/sub channel `live:<channel>`.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -24,6 +26,8 @@ pub struct Store {
     connection: ConnectionManager,
     prefix: String,
     history_len: usize,
+    /// Bytes of message data a channel's stream keeps (`CHANNEL_HISTORY_BYTES`).
+    history_bytes: usize,
     history_ttl_ms: u128,
     publish: Script,
     read: Script,
@@ -71,6 +75,7 @@ impl Store {
         client: Client,
         prefix: &str,
         history_len: usize,
+        history_bytes: usize,
         history_ttl: Duration,
         events: SharedEvents,
     ) -> Result<Self, RedisError> {
@@ -85,6 +90,7 @@ impl Store {
             connection: ConnectionManager::new_lazy_with_config(client, config)?,
             prefix: prefix.to_owned(),
             history_len,
+            history_bytes,
             history_ttl_ms: history_ttl.as_millis().max(1),
             publish: Script::new(include_str!("publish.lua")),
             read: Script::new(include_str!("read.lua")),
@@ -100,10 +106,12 @@ impl Store {
             .key(self.key("epoch"))
             .key(self.channel_key("last:", channel))
             .key(self.channel_key("history:", channel))
+            .key(self.channel_key("bytes:", channel))
             .arg(data.get())
             .arg(self.history_len)
             .arg(self.history_ttl_ms.to_string())
-            .arg(self.pubsub_channel(channel));
+            .arg(self.pubsub_channel(channel))
+            .arg(self.history_bytes);
         let mut connection = self.connection.clone();
         let id: String = self
             .bounded(invocation.invoke_async(&mut connection))
