@@ -124,6 +124,8 @@ impl Answer for AppState {
         let close = request.close || shutdown.has_begun();
         let mut response = request.ok_head(&HEADERS, Some(body.len()), close);
         response.put_slice(&body);
+        // One copy is enough to hold while a slow client reads.
+        drop(body);
         match direct::write_all(stream, &response, &mut shutdown).await {
             Ok(()) if !close => Answered::KeepAlive,
             _ => Answered::Close,

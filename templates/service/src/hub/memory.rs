@@ -16,13 +16,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::value::RawValue;
 
-pub use crate::replay::{Batch, Replay};
+pub use crate::replay::{Batch, Piece, Replay};
 
 use crate::channel::ChannelName;
 use crate::engine::events::SharedEvents;
 use crate::engine::outbox::{Fanout, Outbox};
 use crate::id::Id;
 use crate::message::{Encoder, Envelope, Message};
+use crate::replay::{channel_budget, merge, take_budget};
 
 /// Bounds on what the hub keeps in memory, and how it hands messages on.
 #[derive(Clone, Debug)]
@@ -31,10 +32,14 @@ pub struct Limits {
     pub history_len: usize,
     /// Encoded bytes kept across all channels; the oldest messages go first.
     pub history_bytes: usize,
+    /// Encoded bytes kept per channel; its oldest messages go first.
+    pub channel_history_bytes: usize,
     /// Channels alive at once; idle ones are evicted to make room.
     pub max_channels: usize,
     /// Messages queued per connection before it counts as a slow consumer.
     pub queue_len: usize,
+    /// Encoded bytes queued per connection before it counts as a slow consumer.
+    pub queue_bytes: usize,
     /// A channel without subscribers or publishes for this long is forgotten.
     pub channel_idle: Duration,
     /// How long a fan-out waits before handing a message to the connections, so that
@@ -88,6 +93,8 @@ struct State {
 
 struct Channel {
     history: VecDeque<Arc<Message>>,
+    /// Encoded bytes in `history`.
+    bytes: usize,
     /// The newest id trimmed from this channel's history; cursors before it get a reset.
     floor: Id,
     last_id: Id,
@@ -180,9 +187,22 @@ impl Hub {
             state.oldest.insert(id, channel.clone());
         }
         state.history_bytes += message.wire.len();
+        entry.bytes += message.wire.len();
         entry.history.push_back(message);
-        if entry.history.len() > self.limits.history_len {
-            state.trim_oldest_of(&channel);
+        // The newest message always stays, whatever its size.
+        while entry.history.len() > self.limits.history_len
+            || (entry.bytes > self.limits.channel_history_bytes && entry.history.len() > 1)
+        {
+            let Some(trimmed) = entry.history.pop_front() else {
+                break;
+            };
+            entry.floor = trimmed.id;
+            entry.bytes -= trimmed.wire.len();
+            state.history_bytes -= trimmed.wire.len();
+            state.oldest.remove(&trimmed.id);
+            if let Some(next) = entry.history.front() {
+                state.oldest.insert(next.id, channel.clone());
+            }
         }
         while state.history_bytes > self.limits.history_bytes {
             let Some((_, oldest)) = state.oldest.first_key_value() else {
@@ -201,7 +221,7 @@ impl Hub {
 
     /// A new connection's queue, not yet subscribed to anything.
     pub fn subscriber(self: &Arc<Self>) -> Subscriber {
-        let outbox = Arc::new(Outbox::new(self.limits.queue_len));
+        let outbox = Arc::new(Outbox::new(self.limits.queue_len, self.limits.queue_bytes));
         let mut state = self.state();
         let id = state.next_subscriber;
         state.next_subscriber += 1;
@@ -216,11 +236,13 @@ impl Hub {
             id,
             hub: Arc::clone(self),
             outbox,
+            rest: None,
         }
     }
 
-    /// Messages after `cursor` on `channels`, without waiting. With no cursor: none,
-    /// and the cursor of the newest message so far.
+    /// Messages after `cursor` on `channels`, without waiting, at most one piece (see
+    /// [`crate::replay`]): the client continues from the batch's cursor. With no
+    /// cursor: none, and the cursor of the newest message so far.
     pub async fn read(
         &self,
         channels: &[ChannelName],
@@ -230,7 +252,7 @@ impl Hub {
         let Some(cursor) = cursor else {
             return Ok(Batch::empty(state.last_id));
         };
-        Ok(Batch::new(cursor, state.replay(channels, cursor)))
+        Ok(Batch::new(cursor, state.replay(channels, cursor).0))
     }
 
     /// Forgets channels nobody has used for `channel_idle`.
@@ -290,6 +312,7 @@ impl State {
             return;
         };
         channel.floor = trimmed.id;
+        channel.bytes -= trimmed.wire.len();
         self.history_bytes -= trimmed.wire.len();
         self.oldest.remove(&trimmed.id);
         if let Some(next) = channel.history.front() {
@@ -297,9 +320,11 @@ impl State {
         }
     }
 
-    /// History after `cursor` across `channels`, merged in id order, or a reset when
-    /// some message after `cursor` is no longer held.
-    fn replay(&mut self, channels: &[ChannelName], cursor: Id) -> Replay {
+    /// The first piece of history after `cursor` across `channels`, merged in id order,
+    /// or a reset when some message after `cursor` is no longer held. With it, when
+    /// more follows, the rest of the replay: after the piece, up to the newest id now
+    /// (newer messages reach the subscriber's queue).
+    fn replay(&mut self, channels: &[ChannelName], cursor: Id) -> (Replay, Option<(Id, Id)>) {
         let known = self.run_start <= cursor && cursor <= self.last_id;
         // The newest point after which every requested channel's history is complete:
         // the cursor itself when nothing after it was trimmed or evicted.
@@ -311,29 +336,53 @@ impl State {
                 .map_or(self.evicted_through, |channel| channel.floor);
             complete_after = complete_after.max(floor);
         }
-        let mut messages = Vec::new();
+        let now = Instant::now();
         for name in channels {
-            let Some(channel) = self.channels.get_mut(name) else {
-                continue;
-            };
-            channel.last_active = Instant::now();
-            if channel.last_id <= complete_after {
-                continue;
+            if let Some(channel) = self.channels.get_mut(name) {
+                channel.last_active = now;
             }
-            let start = channel.history.partition_point(|m| m.id <= complete_after);
-            messages.extend(channel.history.range(start..).cloned());
         }
-        if channels.len() > 1 {
-            messages.sort_unstable_by_key(|m| m.id);
-        }
-        if known && complete_after == cursor {
+        let (messages, more) = self.piece(channels, complete_after, self.last_id);
+        let rest = more
+            .then(|| messages.last().map(|m| (m.id, self.last_id)))
+            .flatten();
+        let replay = if known && complete_after == cursor {
             Replay::Messages(messages)
         } else {
             Replay::Reset {
                 cursor: complete_after,
                 messages,
             }
-        }
+        };
+        (replay, rest)
+    }
+
+    /// The next piece of `channels`' history after `after` and up to `through`, and
+    /// whether more follows.
+    fn piece(&self, channels: &[ChannelName], after: Id, through: Id) -> (Vec<Arc<Message>>, bool) {
+        let budget = channel_budget(channels.len());
+        let runs = channels
+            .iter()
+            .filter_map(|name| self.channels.get(name))
+            .filter(|channel| channel.last_id > after)
+            .map(|channel| {
+                let start = channel.history.partition_point(|m| m.id <= after);
+                let messages = channel.history.range(start..);
+                take_budget(messages.take_while(|m| m.id <= through), budget)
+            })
+            .collect();
+        merge(runs)
+    }
+
+    /// Whether `channels` still hold everything after `after`.
+    fn complete_after(&self, channels: &[ChannelName], after: Id) -> bool {
+        channels.iter().all(|name| {
+            let floor = self
+                .channels
+                .get(name)
+                .map_or(self.evicted_through, |channel| channel.floor);
+            floor <= after
+        })
     }
 
     fn remove_subscriber(&mut self, subscriber: u64) {
@@ -358,6 +407,7 @@ impl Channel {
     fn new(floor: Id) -> Self {
         Self {
             history: VecDeque::new(),
+            bytes: 0,
             floor,
             last_id: floor,
             subscribers: HashMap::new(),
@@ -371,6 +421,44 @@ pub struct Subscriber {
     id: u64,
     hub: Arc<Hub>,
     outbox: Arc<Outbox>,
+    /// The rest of the last subscription's replay, until the transport takes it.
+    rest: Option<Box<Rest>>,
+}
+
+/// The rest of a replay, read from history a piece at a time as the transport asks
+/// (see [`crate::replay`]): a stalled client holds one piece, not a history.
+pub struct Rest {
+    hub: Arc<Hub>,
+    channels: Vec<ChannelName>,
+    /// The last id sent.
+    after: Id,
+    /// The newest id when the subscription was registered; newer messages are queued.
+    through: Id,
+    done: bool,
+}
+
+impl Rest {
+    /// The next piece, read under the hub's lock.
+    pub async fn next(&mut self) -> Piece {
+        if self.done {
+            return Piece::Done;
+        }
+        let state = self.hub.state();
+        if !state.complete_after(&self.channels, self.after) {
+            self.done = true;
+            return Piece::Broken("history was trimmed during the replay".into());
+        }
+        let (messages, more) = state.piece(&self.channels, self.after, self.through);
+        drop(state);
+        self.done = !more;
+        match messages.last() {
+            Some(last) => {
+                self.after = last.id;
+                Piece::Messages(messages)
+            }
+            None => Piece::Done,
+        }
+    }
 }
 
 impl Subscriber {
@@ -411,10 +499,27 @@ impl Subscriber {
                 entry.channels.push(name.clone());
             }
         }
-        Ok(match since {
-            Some(cursor) => state.replay(channels, cursor),
-            None => Replay::Messages(Vec::new()),
-        })
+        let Some(cursor) = since else {
+            return Ok(Replay::Messages(Vec::new()));
+        };
+        let (replay, rest) = state.replay(channels, cursor);
+        self.rest = rest.map(|(after, through)| {
+            Box::new(Rest {
+                hub: Arc::clone(&self.hub),
+                channels: channels.to_vec(),
+                after,
+                through,
+                done: false,
+            })
+        });
+        Ok(replay)
+    }
+
+    /// The rest of the last [`subscribe`](Self::subscribe)'s replay, when its first
+    /// piece did not hold all of it: the transport sends its pieces before any live
+    /// message, each once the socket took the previous one.
+    pub fn rest(&mut self) -> Option<Rest> {
+        self.rest.take().map(|rest| *rest)
     }
 
     pub async fn unsubscribe(&mut self, channel: &ChannelName) {

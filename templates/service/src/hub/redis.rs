@@ -22,7 +22,7 @@ use serde_json::value::RawValue;
 use tokio::sync::{Notify, watch};
 
 use self::store::{Snapshot, Store};
-pub use crate::replay::{Batch, Replay};
+pub use crate::replay::{Batch, Piece, Replay};
 
 use crate::channel::ChannelName;
 use crate::engine::events::SharedEvents;
@@ -39,10 +39,14 @@ const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Limits {
     /// Messages kept per channel for resume.
     pub history_len: usize,
+    /// Encoded bytes kept per channel's stream.
+    pub channel_history_bytes: usize,
     /// Channels this instance follows at once.
     pub max_channels: usize,
     /// Messages queued per connection before it counts as a slow consumer.
     pub queue_len: usize,
+    /// Encoded bytes queued per connection before it counts as a slow consumer.
+    pub queue_bytes: usize,
     /// A channel's history expires this long after its last publish.
     pub channel_idle: Duration,
     /// How long a fan-out waits before handing a message to the connections, so that
@@ -131,6 +135,7 @@ impl Hub {
             client.clone(),
             prefix,
             limits.history_len,
+            limits.channel_history_bytes,
             limits.channel_idle,
         )
         .map_err(|e| format!("cannot use Redis at {url}: {e}"))?;
@@ -175,7 +180,7 @@ impl Hub {
 
     /// A new connection's queue, not yet subscribed to anything.
     pub fn subscriber(self: &Arc<Self>) -> Subscriber {
-        let outbox = Arc::new(Outbox::new(self.limits.queue_len));
+        let outbox = Arc::new(Outbox::new(self.limits.queue_len, self.limits.queue_bytes));
         let mut local = self.local();
         let id = local.next_subscriber;
         local.next_subscriber += 1;
@@ -190,37 +195,58 @@ impl Hub {
             id,
             hub: Arc::clone(self),
             outbox,
+            rest: None,
         }
     }
 
-    /// Messages after `cursor` on `channels`, from Redis history, without waiting. With
-    /// no cursor: none, and the cursor of the newest message so far. When nothing
-    /// changed, Redis answers from one small key per channel without touching history.
+    /// Messages after `cursor` on `channels`, from Redis history, without waiting, at
+    /// most one piece (see [`crate::replay`]): the client continues from the batch's
+    /// cursor. With no cursor: none, and the cursor of the newest message so far. When
+    /// nothing changed, Redis answers from one small key per channel without touching
+    /// history.
     pub async fn read(
         &self,
         channels: &[ChannelName],
         cursor: Option<Id>,
     ) -> Result<Batch, HubError> {
-        let snapshot = self.store.read(channels, cursor).await?;
+        let snapshot = self.store.read(channels, cursor, None).await?;
         let Some(cursor) = cursor else {
             return Ok(Batch::empty(snapshot.newest));
         };
-        Ok(Batch::new(cursor, self.replay(snapshot)))
+        let newest = snapshot.newest;
+        let more = snapshot.more;
+        let mut batch = Batch::new(cursor, self.replay(snapshot).0);
+        // A quiet channel's cursor would fall behind the history's lifetime, and the
+        // store, which keeps no key for a channel nobody published to, would then
+        // answer a reset. The channels hold nothing up to the newest id (the read was
+        // atomic), so a cursor half a lifetime old moves up to it.
+        let age = Duration::from_micros(newest.0.saturating_sub(batch.cursor.0));
+        if batch.messages.is_empty() && !batch.reset && !more && age > self.limits.channel_idle / 2
+        {
+            batch.cursor = newest;
+        }
+        Ok(batch)
     }
 
-    fn replay(&self, snapshot: Snapshot) -> Replay {
+    /// A snapshot's messages as a replay, and the id after which its rest follows,
+    /// when it holds more than the snapshot.
+    fn replay(&self, snapshot: Snapshot) -> (Replay, Option<Id>) {
         let reset = snapshot.reset();
         let after = reset.unwrap_or(Id(0));
-        let messages = snapshot
+        let messages: Vec<_> = snapshot
             .entries
             .into_iter()
             .filter(|entry| entry.id > after)
             .filter_map(|entry| self.message(entry.channel, entry.id, &entry.data))
             .collect();
-        match reset {
+        let rest = snapshot
+            .more
+            .then(|| messages.last().map_or(after, |m| m.id));
+        let replay = match reset {
             Some(cursor) => Replay::Reset { cursor, messages },
             None => Replay::Messages(messages),
-        }
+        };
+        (replay, rest)
     }
 
     /// Encodes a message from Redis for this instance's transport, once.
@@ -321,6 +347,55 @@ pub struct Subscriber {
     id: u64,
     hub: Arc<Hub>,
     outbox: Arc<Outbox>,
+    /// The rest of the last subscription's replay, until the transport takes it.
+    rest: Option<Box<Rest>>,
+}
+
+/// The rest of a replay, read from Redis a piece at a time as the transport asks (see
+/// [`crate::replay`]): a stalled client holds one piece, and each read is a short
+/// script call.
+pub struct Rest {
+    hub: Arc<Hub>,
+    channels: Vec<ChannelName>,
+    /// The last id sent.
+    after: Id,
+    /// The newest id when the replay began; newer messages are queued live.
+    through: Id,
+    done: bool,
+}
+
+impl Rest {
+    /// The next piece from Redis.
+    pub async fn next(&mut self) -> Piece {
+        if self.done {
+            return Piece::Done;
+        }
+        let read = self.hub.store.read(&self.channels, Some(self.after), Some(self.through));
+        let snapshot = match read.await {
+            Ok(snapshot) => snapshot,
+            Err(e) => {
+                self.done = true;
+                return Piece::Broken(e.to_string());
+            }
+        };
+        if !snapshot.valid || !snapshot.gaps.is_empty() {
+            self.done = true;
+            return Piece::Broken("history was trimmed during the replay".into());
+        }
+        self.done = !snapshot.more;
+        let messages: Vec<_> = snapshot
+            .entries
+            .into_iter()
+            .filter_map(|entry| self.hub.message(entry.channel, entry.id, &entry.data))
+            .collect();
+        match messages.last() {
+            Some(last) => {
+                self.after = last.id;
+                Piece::Messages(messages)
+            }
+            None => Piece::Done,
+        }
+    }
 }
 
 impl Subscriber {
@@ -356,14 +431,31 @@ impl Subscriber {
         let Some(cursor) = since else {
             return Ok(Replay::Messages(Vec::new()));
         };
-        let snapshot = self.hub.store.read(channels, Some(cursor)).await?;
+        let snapshot = self.hub.store.read(channels, Some(cursor), None).await?;
         let newest = snapshot.newest;
         for name in channels {
             // Live copies of replayed messages may be queued already, or still on
             // their way from Redis.
             self.outbox.replayed(name, newest);
         }
-        Ok(self.hub.replay(snapshot))
+        let (replay, rest) = self.hub.replay(snapshot);
+        self.rest = rest.map(|after| {
+            Box::new(Rest {
+                hub: Arc::clone(&self.hub),
+                channels: channels.to_vec(),
+                after,
+                through: newest,
+                done: false,
+            })
+        });
+        Ok(replay)
+    }
+
+    /// The rest of the last [`subscribe`](Self::subscribe)'s replay, when its first
+    /// piece did not hold all of it: the transport sends its pieces before any live
+    /// message, each once the socket took the previous one.
+    pub fn rest(&mut self) -> Option<Rest> {
+        self.rest.take().map(|rest| *rest)
     }
 
     fn register(&self, channels: &[ChannelName]) -> Result<(), HubError> {
