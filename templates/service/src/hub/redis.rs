@@ -370,7 +370,10 @@ impl Rest {
         if self.done {
             return Piece::Done;
         }
-        let read = self.hub.store.read(&self.channels, Some(self.after), Some(self.through));
+        let read = self
+            .hub
+            .store
+            .read(&self.channels, Some(self.after), Some(self.through));
         let snapshot = match read.await {
             Ok(snapshot) => snapshot,
             Err(e) => {

@@ -265,7 +265,10 @@ mod tests {
         let outbox = Arc::new(Outbox::new(100, 10));
         let mut fanout = Fanout::new(Duration::ZERO, Arc::new(Counted::default()));
         for id in 1..=5 {
-            assert!(fanout.push(&outbox, &message("a", id)), "{id} fits in 10 bytes");
+            assert!(
+                fanout.push(&outbox, &message("a", id)),
+                "{id} fits in 10 bytes"
+            );
         }
         assert!(!fanout.push(&outbox, &message("a", 6)), "over QUEUE_BYTES");
         fanout.finish();

@@ -6,7 +6,7 @@
 --
 -- KEYS: the id counter, the epoch, then each channel's last-id key and stream.
 -- ARGV: the cursor ('' for none), the newest id to read up to ('' for the newest now),
--- the byte budget per channel, history lifetime in ms.
+-- the byte budget per channel, history length, history lifetime in ms.
 -- Returns {newest id, epoch, cursor valid (1/0), {{channel number, floor}, ...} for
 -- the channels with a gap, {{channel number, id, data}, ...}, {channel number, ...}
 -- for the channels with more to read}; channels are numbered from 1 in KEYS order, and
@@ -37,7 +37,8 @@ if ARGV[2] ~= '' then
   through = math.min(through, tonumber(ARGV[2]))
 end
 local budget = tonumber(ARGV[3])
-local horizon = now - tonumber(ARGV[4]) * 1000
+local limit = tonumber(ARGV[4])
+local horizon = now - tonumber(ARGV[5]) * 1000
 -- Entries are read this many at a time until the channel's budget is spent.
 local page = 64
 local gaps, entries, cut = {}, {}, {}
@@ -54,6 +55,19 @@ for i = 3, #KEYS, 2 do
   elseif tonumber(last) > cursor then
     local start = '(' .. string.format('%.0f', cursor) .. '-0'
     local bytes, first = 0, true
+    -- The stream is trimmed approximately (whole nodes at a time): history is its
+    -- newest `limit` entries, and what is older counts as trimmed. Bounded: a stream
+    -- holds about a node more than `limit`.
+    local extra = redis.call('XLEN', KEYS[i + 1]) - limit
+    if extra > 0 then
+      local older = redis.call('XRANGE', KEYS[i + 1], '-', '+', 'COUNT', math.min(extra, 128))
+      local floor = string.sub(older[#older][1], 1, -3)
+      if tonumber(floor) > cursor then
+        table.insert(gaps, {n, floor})
+        start = '(' .. older[#older][1]
+        first = false
+      end
+    end
     repeat
       local found = redis.call('XRANGE', KEYS[i + 1], start, '+', 'COUNT', page)
       if first then

@@ -131,6 +131,7 @@ impl Store {
             .arg(cursor.map(|id| id.to_string()).unwrap_or_default())
             .arg(through.map(|id| id.to_string()).unwrap_or_default())
             .arg(channel_budget(channels.len()))
+            .arg(self.history_len)
             .arg(self.history_ttl_ms.to_string());
         let mut connection = self.connection.clone();
         type Reply = (
@@ -161,7 +162,11 @@ impl Store {
             .iter()
             .filter_map(|&n| {
                 let name = channel(n)?;
-                entries.iter().rev().find(|e| e.channel == name).map(|e| e.id)
+                entries
+                    .iter()
+                    .rev()
+                    .find(|e| e.channel == name)
+                    .map(|e| e.id)
             })
             .min();
         if let Some(cutoff) = cutoff {
