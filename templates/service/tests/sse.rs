@@ -180,6 +180,37 @@ async fn resumes_after_last_event_id_exactly_once_in_order() {
     assert_eq!(by_query.message().await.1, missed[2]);
 }
 
+/// Publishes `count` messages of about 16 KiB, alternating between channels `a` and
+/// `b`, and returns their ids: together far more than one piece of a replay (256 KiB).
+async fn publish_a_long_history(server: &Server, count: usize) -> Vec<String> {
+    let payload = "x".repeat(16 * 1024);
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let channel = if n % 3 == 0 { "b" } else { "a" };
+        ids.push(server.publish(channel, json!(payload)).await);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_long_replay_arrives_in_pieces_complete_and_in_order_on_both_paths() {
+    for direct_path in ["on", "off"] {
+        let server = Server::start_with(&[("DIRECT_PATH", direct_path)]);
+        let seen = server.publish("a", json!("seen")).await;
+        let ids = publish_a_long_history(&server, 60).await;
+        let mut stream = EventStream::open(&server, "channel=a&channel=b", Some(&seen)).await;
+        for id in &ids {
+            assert_eq!(&stream.message().await.1, id, "DIRECT_PATH={direct_path}");
+        }
+        let live = server.publish("b", json!("live")).await;
+        assert_eq!(
+            stream.message().await.1,
+            live,
+            "live delivery follows the last piece, DIRECT_PATH={direct_path}"
+        );
+    }
+}
+
 /// The next event is a reset that says history is complete after `cursor`.
 async fn expect_reset(stream: &mut EventStream, cursor: &str) {
     let event = stream.next().await.expect("a reset event");
@@ -266,7 +297,8 @@ async fn bad_subscriptions_are_400() {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_cut_off_and_can_resume() {
-    let server = Server::start_with(&[("QUEUE_LEN", "4")]);
+    // History keeps all 200 messages (12 MiB), so the resume needs no reset.
+    let server = Server::start_with(&[("QUEUE_LEN", "4"), ("CHANNEL_HISTORY_BYTES", "16777216")]);
     let mut stream = EventStream::open(&server, "channel=bulk", None).await;
     // Far more than the socket buffers and the queue hold while nobody reads.
     let payload = "x".repeat(60 * 1024);
