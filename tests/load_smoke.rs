@@ -5,11 +5,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -42,28 +39,24 @@ impl Server {
     /// present one.
     fn start(binary: &Path, jwt: bool) -> Self {
         let mode = if jwt { "jwt" } else { "none" };
+        let addr_file = tempfile::NamedTempFile::new().expect("a temporary --addr-file path");
+        // The server renames its own file into place: only the path is needed.
+        let addr_file = addr_file.into_temp_path();
+        std::fs::remove_file(&addr_file).expect("free the --addr-file path");
         let mut child = Command::new(binary)
-            .args(["--bind", "127.0.0.1:0"])
+            .args(["--bind", "127.0.0.1:0", "--addr-file"])
+            .arg(&*addr_file)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .env("AUTH_MODE", mode)
             .env("JWT_SECRET", SECRET)
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start the generated server");
-        let stdout = child.stdout.take().expect("server stdout");
-        let (found, address) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(at) = line.find("listening on http://") {
-                    let _ = found.send(line[at + "listening on ".len()..].trim().to_owned());
-                }
-            }
-        });
-        let url = address
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server logs `listening on http://ADDR`");
+        let addresses = support::server::wait_for_addresses(&mut child, &addr_file)
+            .unwrap_or_else(|why| panic!("the generated server {why}"));
+        let url = format!("http://{}", addresses["http"]);
         Self { child, url }
     }
 }

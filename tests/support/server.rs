@@ -1,17 +1,22 @@
 //! Runs a generated server binary as its users do: `--bind`, environment variables,
-//! SIGTERM. Keeps the whole log (stdout and stderr) so tests can assert that nothing
+//! SIGTERM. Learns the addresses it listens on from its `--addr-file`, whatever the
+//! log format. Keeps the whole log (stdout and stderr) so tests can assert that nothing
 //! panicked, and reads the server's fd and thread counts from /proc.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// Where `GET /metrics` is served, when `METRICS_BIND` was set.
+    pub metrics: Option<SocketAddr>,
     binary: PathBuf,
     env: Vec<(String, String)>,
     log: Arc<Mutex<String>>,
@@ -23,40 +28,46 @@ impl Server {
         Self::start_on(binary, "127.0.0.1:0".parse().unwrap(), env)
     }
 
-    /// Starts `binary` bound to `addr` and waits for its `listening on` line.
+    /// Starts `binary` bound to `addr` and waits until it has written the addresses it
+    /// listens on to its `--addr-file`.
     pub fn start_on(binary: &Path, addr: SocketAddr, env: &[(&str, &str)]) -> Self {
         let env: Vec<_> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let log = Arc::new(Mutex::new(String::new()));
+        let addr_file = addr_file();
         let mut child = Command::new(binary)
-            .args(["--bind", &addr.to_string()])
+            .args(["--bind", &addr.to_string(), "--addr-file"])
+            .arg(&addr_file)
             .env("RUST_LOG", "info")
             .env_remove("PUBLISH_TOKEN")
+            .env_remove("METRICS_BIND")
+            .env_remove("LOG_FORMAT")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
-        let (found, address) = mpsc::channel();
-        drain(child.stdout.take().unwrap(), Arc::clone(&log), Some(found));
-        drain(child.stderr.take().unwrap(), Arc::clone(&log), None);
-        let addr = match address.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => addr,
-            Err(_) => {
+        drain(child.stdout.take().unwrap(), Arc::clone(&log));
+        drain(child.stderr.take().unwrap(), Arc::clone(&log));
+        let addresses = match wait_for_addresses(&mut child, &addr_file) {
+            Ok(addresses) => addresses,
+            Err(why) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
-                    "{} did not log `listening on http://ADDR` within 30 s; its log:\n{}",
+                    "{} {why}; its log:\n{}",
                     binary.display(),
                     log.lock().unwrap()
                 );
             }
         };
+        let _ = std::fs::remove_file(&addr_file);
         Self {
             child,
-            addr,
+            addr: addresses["http"],
+            metrics: addresses.get("metrics").copied(),
             binary: binary.to_owned(),
             env,
             log,
@@ -126,24 +137,54 @@ impl Drop for Server {
     }
 }
 
-fn drain(
-    stream: impl Read + Send + 'static,
-    log: Arc<Mutex<String>>,
-    mut found: Option<mpsc::Sender<SocketAddr>>,
-) {
+fn drain(stream: impl Read + Send + 'static, log: Arc<Mutex<String>>) {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("listening on http://").nth(1)
-                && let Some(found) = found.take()
-                && let Ok(addr) = addr.trim().parse()
-            {
-                let _ = found.send(addr);
-            }
             let mut log = log.lock().unwrap();
             log.push_str(&line);
             log.push('\n');
         }
     });
+}
+
+/// A fresh `--addr-file` path for each server this test process starts.
+fn addr_file() -> PathBuf {
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("rtgen-addr-{}-{n}", std::process::id()))
+}
+
+/// Waits (30 s at most) for a server's `--addr-file` and reads its `NAME=ADDR` lines.
+/// The server writes it aside and renames it into place, so a file that exists is
+/// complete.
+pub fn wait_for_addresses(
+    child: &mut Child,
+    path: &Path,
+) -> Result<HashMap<String, SocketAddr>, String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text
+                .lines()
+                .map(|line| {
+                    let (name, addr) = line
+                        .split_once('=')
+                        .ok_or_else(|| format!("wrote {line:?} to its --addr-file"))?;
+                    let addr = addr
+                        .parse()
+                        .map_err(|e| format!("wrote {line:?} to its --addr-file: {e}"))?;
+                    Ok((name.to_owned(), addr))
+                })
+                .collect();
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return Err(format!("exited ({status}) before writing its --addr-file"));
+        }
+        if Instant::now() > deadline {
+            return Err("wrote no --addr-file within 30 s".to_owned());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 pub fn signal(pid: u32, signal: libc::c_int) {

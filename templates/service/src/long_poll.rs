@@ -88,9 +88,7 @@ impl Answer for AppState {
             return Answered::ToHyper;
         };
         let mut shutdown = self.shutdown.clone();
-        let cookies = request.cookies.iter().map(Vec::as_slice);
-        let authorization = request.authorization.as_deref();
-        let token = auth::presented(authorization, cookies, &query, Cookie::Accepted);
+        let token = auth::presented_in(&request.headers, &query, Cookie::Accepted);
         let started = start(self, &query, token).await;
         let committed = request
             .commit(stream, started, &mut shutdown, &self.events)

@@ -97,10 +97,9 @@ impl Answer for AppState {
             return Answered::ToHyper;
         };
         let mut shutdown = self.shutdown.clone();
-        let cookies = request.cookies.iter().map(Vec::as_slice);
-        let authorization = request.authorization.as_deref();
-        let token = auth::presented(authorization, cookies, &query, Cookie::Accepted);
-        let last_event_id = request.last_event_id.as_deref();
+        let token = auth::presented_in(&request.headers, &query, Cookie::Accepted);
+        let last_event_id = request.headers.get("last-event-id");
+        let last_event_id = last_event_id.map(HeaderValue::as_bytes);
         let opened = open(self, &query, last_event_id, token).await;
         let committed = request
             .commit(stream, opened, &mut shutdown, &self.events)
@@ -111,6 +110,8 @@ impl Answer for AppState {
         tracing::debug!(uri = %request.uri, "event stream opened");
         let _open = Open::new(&self.events, Transport::EventStream);
         let mut head = request.ok_head(&HEADERS, None, true);
+        // Its headers are not needed for the rest of what can be a days-long stream.
+        drop(request);
         // Taken, so the stream does not keep its first piece for as long as it lasts.
         head.put_slice(&std::mem::take(&mut opened.first));
         let pumped = pump(

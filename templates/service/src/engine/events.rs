@@ -10,6 +10,7 @@
 //! totals. Implementations run on the hot path all the same: keep them to atomic
 //! counters or a disabled-by-default log line.
 
+use std::net::SocketAddr;
 use std::ops::AddAssign;
 use std::sync::Arc;
 
@@ -34,6 +35,15 @@ pub trait Events: Send + Sync + 'static {
     fn refused(&self, refusal: Refusal);
     /// A message was accepted for publishing, over HTTP or a WebSocket frame.
     fn publish_accepted(&self);
+}
+
+/// The connection a request arrived on. The engine puts it in the extensions of every
+/// request hyper serves, and hands it to the direct socket path with the request, so
+/// that the team's layer can tell who is asking (`src/client_addr.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// The TCP peer: the client itself, or a proxy in front of it.
+    pub addr: SocketAddr,
 }
 
 /// The shared handle every part of the engine reports through.
