@@ -11,11 +11,12 @@
 //! token expires is answered 401; the client polls again with a fresh token from the
 //! same cursor.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,6 +26,7 @@ use tokio::time::Instant;
 
 use crate::AppState;
 use crate::auth::{self, Cookie};
+use crate::client_addr::Peer;
 use crate::engine::direct::{self, Answer, Answered};
 use crate::engine::events::{Delivery, Open, SharedEvents, Transport};
 use crate::error::ApiError;
@@ -62,11 +64,13 @@ pub fn encode(envelope: &Envelope<'_>) -> Bytes {
 /// `GET /poll` on a connection hyper serves (see [`Answer`] for the others).
 async fn poll(
     State(state): State<AppState>,
+    Extension(peer): Extension<Peer>,
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let token = auth::presented_in(&headers, &query, Cookie::Accepted);
-    let reply = match start(&state, &query, token).await? {
+    let client = params::client_key(peer, &headers, &state.config);
+    let reply = match start(&state, client, &query, token).await? {
         Start::Now(reply) => reply,
         Start::Held(held) => {
             let _open = Open::new(&state.events, Transport::LongPoll);
@@ -89,7 +93,8 @@ impl Answer for AppState {
         };
         let mut shutdown = self.shutdown.clone();
         let token = auth::presented_in(&request.headers, &query, Cookie::Accepted);
-        let started = start(self, &query, token).await;
+        let client = params::client_key(request.peer, &request.headers, &self.config);
+        let started = start(self, client, &query, token).await;
         let committed = request
             .commit(stream, started, &mut shutdown, &self.events)
             .await;
@@ -144,6 +149,7 @@ enum Start {
 /// the next message.
 async fn start(
     state: &AppState,
+    client: IpAddr,
     query: &[(String, String)],
     token: Option<&str>,
 ) -> Result<Start, ApiError> {
@@ -166,7 +172,7 @@ async fn start(
     }
     // Subscribing replays what was published since the read atomically with
     // registering, so nothing falls in between.
-    let mut subscriber = state.hub.subscriber();
+    let mut subscriber = state.hub.subscriber(client);
     let mut shutdown = state.shutdown.clone();
     let replay = tokio::select! {
         replay = subscriber.subscribe(&channels, Some(batch.cursor)) => replay?,

@@ -14,6 +14,7 @@ use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::hash::{BuildHasher, RandomState};
 use std::io;
+use std::net::IpAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -33,6 +34,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 
 use crate::AppState;
 use crate::auth::{self, Cookie};
+use crate::client_addr::Peer;
 use crate::engine::direct::{self, Answer, Answered};
 use crate::engine::events::{Delivery, Open, SharedEvents, Transport};
 use crate::engine::outbox::{self, BATCH, StreamStep};
@@ -73,12 +75,14 @@ pub fn encode(envelope: &Envelope<'_>) -> Bytes {
 /// `GET /events` on a connection hyper serves (see [`Answer`] for the others).
 async fn events(
     State(state): State<AppState>,
+    Extension(peer): Extension<Peer>,
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let last_event_id = headers.get("last-event-id").map(HeaderValue::as_bytes);
     let token = auth::presented_in(&headers, &query, Cookie::Accepted);
-    let opened = open(&state, &query, last_event_id, token).await?;
+    let client = params::client_key(peer, &headers, &state.config);
+    let opened = open(&state, client, &query, last_event_id, token).await?;
     let stream = Stream::new(opened, &state);
     Ok((HEADERS, Body::new(stream)).into_response())
 }
@@ -100,7 +104,8 @@ impl Answer for AppState {
         let token = auth::presented_in(&request.headers, &query, Cookie::Accepted);
         let last_event_id = request.headers.get("last-event-id");
         let last_event_id = last_event_id.map(HeaderValue::as_bytes);
-        let opened = open(self, &query, last_event_id, token).await;
+        let client = params::client_key(request.peer, &request.headers, &self.config);
+        let opened = open(self, client, &query, last_event_id, token).await;
         let committed = request
             .commit(stream, opened, &mut shutdown, &self.events)
             .await;
@@ -144,6 +149,7 @@ struct Opened {
 /// there is one, then the first piece of the messages it missed since its last id.
 async fn open(
     state: &AppState,
+    client: IpAddr,
     query: &[(String, String)],
     last_event_id: Option<&[u8]>,
     token: Option<&str>,
@@ -166,7 +172,7 @@ async fn open(
         ),
         None => params::id(query, "last_event_id")?,
     };
-    let mut subscriber = state.hub.subscriber();
+    let mut subscriber = state.hub.subscriber(client);
     let replay = subscriber.subscribe(&channels, since).await?;
 
     let mut first = BytesMut::new();

@@ -21,6 +21,7 @@ pub use crate::commands::encode;
 
 use crate::AppState;
 use crate::auth::{self, Cookie};
+use crate::client_addr::Peer;
 use crate::commands::Session;
 use crate::engine::ws::{self, Settings};
 use crate::error::ApiError;
@@ -69,7 +70,15 @@ async fn connect(
 
     // Subscribing before the upgrade answers hub errors with a status, and nothing
     // published after the handshake can be missed.
-    let mut subscriber = state.hub.subscriber();
+    let peer = request.extensions().get::<Peer>().copied();
+    let Some(peer) = peer else {
+        return Err(ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: "the connection's peer is unknown; see engine/serve.rs".into(),
+        });
+    };
+    let client = params::client_key(peer, request.headers(), &state.config);
+    let mut subscriber = state.hub.subscriber(client);
     let replay = if channels.is_empty() {
         Replay::Messages(Vec::new())
     } else {

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -21,6 +22,7 @@ pub use crate::replay::{Batch, Piece, Replay};
 use crate::channel::ChannelName;
 use crate::engine::events::SharedEvents;
 use crate::engine::outbox::{Fanout, Outbox};
+use crate::holdings::{Holdings, Over};
 use crate::id::Id;
 use crate::message::{Encoder, Envelope, Message};
 use crate::replay::{channel_budget, merge, take_budget};
@@ -34,8 +36,12 @@ pub struct Limits {
     pub history_bytes: usize,
     /// Encoded bytes kept per channel; its oldest messages go first.
     pub channel_history_bytes: usize,
-    /// Channels alive at once; idle ones are evicted to make room.
+    /// Channels with history at once: a publish to a new channel evicts the history
+    /// of the one published to least recently. Channels that only have subscribers
+    /// are held up to this many as well, shared fairly between client addresses.
     pub max_channels: usize,
+    /// Distinct channels one client address holds through all its connections.
+    pub max_channels_per_addr: usize,
     /// Messages queued per connection before it counts as a slow consumer.
     pub queue_len: usize,
     /// Encoded bytes queued per connection before it counts as a slow consumer.
@@ -50,18 +56,35 @@ pub struct Limits {
 /// Why the hub refused a request.
 #[derive(Debug)]
 pub enum HubError {
-    /// Every channel slot holds a channel with live subscribers.
-    TooManyChannels(usize),
+    /// The client's address holds `MAX_CHANNELS_PER_ADDR` channels already.
+    AddressLimit(usize),
+    /// The table of subscribed channels is full and the client's address holds its
+    /// share of it.
+    TableShare(usize),
 }
 
 impl fmt::Display for HubError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooManyChannels(max) => write!(
+            Self::AddressLimit(max) => write!(
                 f,
-                "the server already holds {max} active channels; retry later or raise MAX_CHANNELS"
+                "this client address already holds {max} channels across its connections; \
+                 unsubscribe from some first (MAX_CHANNELS_PER_ADDR)"
+            ),
+            Self::TableShare(max) => write!(
+                f,
+                "the server holds {max} subscribed channels and this client address holds \
+                 its share of them; unsubscribe from some or retry later (MAX_CHANNELS)"
             ),
         }
+    }
+}
+
+impl HubError {
+    /// Whether the client itself is over a bound (429) rather than the server failing
+    /// (503): with this hub, always.
+    pub fn is_client_limit(&self) -> bool {
+        matches!(self, Self::AddressLimit(_) | Self::TableShare(_))
     }
 }
 
@@ -89,6 +112,8 @@ struct State {
     history_bytes: usize,
     subscribers: HashMap<u64, SubscriberEntry>,
     next_subscriber: u64,
+    /// The channels each client address holds.
+    holdings: Holdings,
 }
 
 struct Channel {
@@ -107,6 +132,8 @@ struct Channel {
 struct SubscriberEntry {
     outbox: Arc<Outbox>,
     channels: Vec<ChannelName>,
+    /// The client address, as `client_addr::limit_key` gives it.
+    addr: IpAddr,
 }
 
 impl Hub {
@@ -122,6 +149,7 @@ impl Hub {
                 history_bytes: 0,
                 subscribers: HashMap::new(),
                 next_subscriber: 0,
+                holdings: Holdings::default(),
             }),
             limits,
             encode,
@@ -157,7 +185,7 @@ impl Hub {
     ) -> Result<Id, HubError> {
         let mut state = self.state();
         let state = &mut *state;
-        state.make_room_for(&channel, &self.limits)?;
+        state.make_room_for(&channel, &self.limits);
         let id = Id(state.last_id.0 + 1);
         state.last_id = id;
         let wire = (self.encode)(&Envelope {
@@ -219,8 +247,9 @@ impl Hub {
         Ok(id)
     }
 
-    /// A new connection's queue, not yet subscribed to anything.
-    pub fn subscriber(self: &Arc<Self>) -> Subscriber {
+    /// A new connection's queue, not yet subscribed to anything. `addr` is the client's
+    /// address (`client_addr::limit_key`), which `MAX_CHANNELS_PER_ADDR` bounds.
+    pub fn subscriber(self: &Arc<Self>, addr: IpAddr) -> Subscriber {
         let outbox = Arc::new(Outbox::new(self.limits.queue_len, self.limits.queue_bytes));
         let mut state = self.state();
         let id = state.next_subscriber;
@@ -230,6 +259,7 @@ impl Hub {
             SubscriberEntry {
                 outbox: Arc::clone(&outbox),
                 channels: Vec::new(),
+                addr,
             },
         );
         Subscriber {
@@ -274,24 +304,81 @@ impl Hub {
 }
 
 impl State {
-    /// Ensures `channel` exists or can be created within `max_channels`.
-    fn make_room_for(&mut self, channel: &ChannelName, limits: &Limits) -> Result<(), HubError> {
-        if self.channels.contains_key(channel) || self.channels.len() < limits.max_channels {
-            return Ok(());
+    /// Makes room for one more channel with history when a publish starts one: at
+    /// `max_channels`, the history published to least recently goes (with its channel,
+    /// unless someone subscribes to it). Only publishes evict history; subscribing,
+    /// however often, never does.
+    fn make_room_for(&mut self, channel: &ChannelName, limits: &Limits) {
+        let has_history = |c: &Channel| !c.history.is_empty();
+        if self.channels.get(channel).is_some_and(has_history)
+            || self.oldest.len() < limits.max_channels
+        {
+            return;
         }
         let least_recent = self
             .channels
             .iter()
-            .filter(|(_, c)| c.subscribers.is_empty())
-            .min_by_key(|(_, c)| c.last_active)
-            .map(|(name, _)| name.clone());
+            .filter(|(_, c)| has_history(c))
+            .min_by_key(|(_, c)| c.last_id)
+            .map(|(name, c)| (name.clone(), c.subscribers.is_empty()));
         match least_recent {
-            Some(name) => {
-                self.evict(&name);
-                Ok(())
-            }
-            None => Err(HubError::TooManyChannels(limits.max_channels)),
+            Some((name, true)) => self.evict(&name),
+            Some((name, false)) => self.drop_history(&name),
+            None => {}
         }
+    }
+
+    /// Whether `addr` may subscribe to `channels`, making room in the table of
+    /// subscribed channels if needed: unused channels without history go first; when
+    /// none is left, the addresses holding the most are refused.
+    fn admit(
+        &mut self,
+        addr: IpAddr,
+        channels: &[ChannelName],
+        limits: &Limits,
+    ) -> Result<(), HubError> {
+        let new = channels
+            .iter()
+            .filter(|c| !self.channels.contains_key(*c))
+            .count();
+        // Channels without history: those only subscribers keep.
+        let subscribed_only = |state: &Self| state.channels.len() - state.oldest.len();
+        while new > 0 && subscribed_only(self) + new > limits.max_channels {
+            let unused = self
+                .channels
+                .iter()
+                .find(|(_, c)| c.subscribers.is_empty() && c.history.is_empty())
+                .map(|(name, _)| name.clone());
+            let Some(unused) = unused else {
+                break;
+            };
+            self.evict(&unused);
+        }
+        let full = new > 0 && subscribed_only(self) + new > limits.max_channels;
+        let per_addr = limits.max_channels_per_addr;
+        match self
+            .holdings
+            .admits(addr, channels, per_addr, limits.max_channels, full)
+        {
+            Ok(()) => Ok(()),
+            Err(Over::Address) => Err(HubError::AddressLimit(per_addr)),
+            Err(Over::Share) => Err(HubError::TableShare(limits.max_channels)),
+        }
+    }
+
+    /// Drops a channel's history but keeps its subscribers: a cursor before it now
+    /// gets a reset.
+    fn drop_history(&mut self, name: &ChannelName) {
+        let Some(channel) = self.channels.get_mut(name) else {
+            return;
+        };
+        if let Some(first) = channel.history.front() {
+            self.oldest.remove(&first.id);
+        }
+        self.history_bytes -= channel.bytes;
+        channel.history.clear();
+        channel.bytes = 0;
+        channel.floor = channel.last_id;
     }
 
     fn evict(&mut self, name: &ChannelName) {
@@ -391,6 +478,7 @@ impl State {
         };
         entry.outbox.close();
         for name in entry.channels {
+            self.holdings.remove(entry.addr, &name);
             self.detach(&name, subscriber);
         }
     }
@@ -482,8 +570,25 @@ impl Subscriber {
             // resumes from its own cursor.
             return Ok(Replay::Messages(Vec::new()));
         };
+        let addr = state.subscribers.get(&self.id).map(|entry| entry.addr);
+        let new: Vec<ChannelName> = state
+            .subscribers
+            .get(&self.id)
+            .map(|entry| {
+                channels
+                    .iter()
+                    .filter(|c| !entry.channels.contains(c))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(addr) = addr {
+            state.admit(addr, &new, &self.hub.limits)?;
+            for name in &new {
+                state.holdings.add(addr, name);
+            }
+        }
         for name in channels {
-            state.make_room_for(name, &self.hub.limits)?;
             let channel = state
                 .channels
                 .entry(name.clone())
@@ -524,8 +629,12 @@ impl Subscriber {
 
     pub async fn unsubscribe(&mut self, channel: &ChannelName) {
         let mut state = self.hub.state();
-        if let Some(entry) = state.subscribers.get_mut(&self.id) {
+        let state = &mut *state;
+        if let Some(entry) = state.subscribers.get_mut(&self.id)
+            && entry.channels.contains(channel)
+        {
             entry.channels.retain(|c| c != channel);
+            state.holdings.remove(entry.addr, channel);
         }
         state.detach(channel, self.id);
     }

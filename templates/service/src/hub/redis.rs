@@ -14,6 +14,7 @@ mod store;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -27,6 +28,7 @@ pub use crate::replay::{Batch, Piece, Replay};
 use crate::channel::ChannelName;
 use crate::engine::events::SharedEvents;
 use crate::engine::outbox::{Fanout, Outbox};
+use crate::holdings::{Holdings, Over};
 use crate::id::Id;
 use crate::message::{Encoder, Envelope, Message};
 use crate::shutdown::Shutdown;
@@ -41,8 +43,11 @@ pub struct Limits {
     pub history_len: usize,
     /// Encoded bytes kept per channel's stream.
     pub channel_history_bytes: usize,
-    /// Channels this instance follows at once.
+    /// Channels this instance follows at once, shared fairly between client addresses
+    /// when full (channels nobody follows any more do not count).
     pub max_channels: usize,
+    /// Distinct channels one client address follows through all its connections.
+    pub max_channels_per_addr: usize,
     /// Messages queued per connection before it counts as a slow consumer.
     pub queue_len: usize,
     /// Encoded bytes queued per connection before it counts as a slow consumer.
@@ -57,8 +62,11 @@ pub struct Limits {
 /// Why the hub refused a request.
 #[derive(Debug)]
 pub enum HubError {
-    /// Every channel slot holds a channel with live subscribers.
-    TooManyChannels(usize),
+    /// The client's address follows `MAX_CHANNELS_PER_ADDR` channels already.
+    AddressLimit(usize),
+    /// This instance follows `MAX_CHANNELS` channels and the client's address holds
+    /// its share of them.
+    TableShare(usize),
     /// Redis did not answer; nothing was published or read.
     Unavailable(String),
 }
@@ -66,9 +74,15 @@ pub enum HubError {
 impl fmt::Display for HubError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooManyChannels(max) => write!(
+            Self::AddressLimit(max) => write!(
                 f,
-                "this instance already follows {max} channels; retry later or raise MAX_CHANNELS"
+                "this client address already follows {max} channels across its connections; \
+                 unsubscribe from some first (MAX_CHANNELS_PER_ADDR)"
+            ),
+            Self::TableShare(max) => write!(
+                f,
+                "this instance follows {max} channels and this client address holds its \
+                 share of them; unsubscribe from some or retry later (MAX_CHANNELS)"
             ),
             Self::Unavailable(reason) => write!(
                 f,
@@ -79,6 +93,14 @@ impl fmt::Display for HubError {
 }
 
 impl std::error::Error for HubError {}
+
+impl HubError {
+    /// Whether the client itself is over a bound (429) rather than the server failing
+    /// (503).
+    pub fn is_client_limit(&self) -> bool {
+        matches!(self, Self::AddressLimit(_) | Self::TableShare(_))
+    }
+}
 
 pub struct Hub {
     local: Mutex<Local>,
@@ -101,6 +123,8 @@ struct Local {
     /// The newest id fanned out. Redis delivers in id order, so anything at or below it
     /// is a repeat.
     delivered: Id,
+    /// The channels each client address follows.
+    holdings: Holdings,
 }
 
 struct LocalChannel {
@@ -116,6 +140,8 @@ struct LocalChannel {
 struct SubscriberEntry {
     outbox: Arc<Outbox>,
     channels: Vec<ChannelName>,
+    /// The client address, as `client_addr::limit_key` gives it.
+    addr: IpAddr,
 }
 
 impl Hub {
@@ -145,6 +171,7 @@ impl Hub {
                 subscribers: HashMap::new(),
                 next_subscriber: 0,
                 delivered: Id(0),
+                holdings: Holdings::default(),
             }),
             store,
             limits,
@@ -178,8 +205,9 @@ impl Hub {
         self.store.ping().await
     }
 
-    /// A new connection's queue, not yet subscribed to anything.
-    pub fn subscriber(self: &Arc<Self>) -> Subscriber {
+    /// A new connection's queue, not yet subscribed to anything. `addr` is the client's
+    /// address (`client_addr::limit_key`), which `MAX_CHANNELS_PER_ADDR` bounds.
+    pub fn subscriber(self: &Arc<Self>, addr: IpAddr) -> Subscriber {
         let outbox = Arc::new(Outbox::new(self.limits.queue_len, self.limits.queue_bytes));
         let mut local = self.local();
         let id = local.next_subscriber;
@@ -189,6 +217,7 @@ impl Hub {
             SubscriberEntry {
                 outbox: Arc::clone(&outbox),
                 channels: Vec::new(),
+                addr,
             },
         );
         Subscriber {
@@ -287,6 +316,14 @@ impl Hub {
 }
 
 impl Local {
+    /// Channels with subscribers.
+    fn followed(&self) -> usize {
+        self.channels
+            .values()
+            .filter(|channel| !channel.subscribers.is_empty())
+            .count()
+    }
+
     /// Queues `message` for every local subscriber of its channel, under the lock.
     fn queue(&mut self, message: &Arc<Message>, fanout: &mut Fanout) {
         if message.id <= self.delivered {
@@ -317,6 +354,7 @@ impl Local {
         };
         entry.outbox.close();
         for name in entry.channels {
+            self.holdings.remove(entry.addr, &name);
             self.detach(&name, subscriber);
         }
     }
@@ -414,9 +452,13 @@ impl Subscriber {
         let result = self.try_subscribe(channels, since).await;
         if result.is_err() {
             let mut local = self.hub.local();
+            let local = &mut *local;
             for name in channels {
-                if let Some(entry) = local.subscribers.get_mut(&self.id) {
+                if let Some(entry) = local.subscribers.get_mut(&self.id)
+                    && entry.channels.contains(name)
+                {
                     entry.channels.retain(|c| c != name);
+                    local.holdings.remove(entry.addr, name);
                 }
                 local.detach(name, self.id);
             }
@@ -464,17 +506,42 @@ impl Subscriber {
     fn register(&self, channels: &[ChannelName]) -> Result<(), HubError> {
         let mut local = self.hub.local();
         let local = &mut *local;
-        if !local.subscribers.contains_key(&self.id) {
-            // The hub already closed this queue because the client fell behind; the
-            // transport notices on its next receive and disconnects.
+        // Without an entry, the hub already closed this queue because the client fell
+        // behind; the transport notices on its next receive and disconnects.
+        let Some(entry) = local.subscribers.get(&self.id) else {
             return Ok(());
+        };
+        let addr = entry.addr;
+        let new: Vec<ChannelName> = channels
+            .iter()
+            .filter(|c| !entry.channels.contains(c))
+            .cloned()
+            .collect();
+        let limits = &self.hub.limits;
+        let unknown = new
+            .iter()
+            .filter(|c| !local.channels.contains_key(*c))
+            .count();
+        // Channels nobody follows any more (waiting out their grace period) do not
+        // count: only those with subscribers fill the table.
+        let full = unknown > 0
+            && local.channels.len() + unknown > limits.max_channels
+            && local.followed() + unknown > limits.max_channels;
+        let per_addr = limits.max_channels_per_addr;
+        match local
+            .holdings
+            .admits(addr, &new, per_addr, limits.max_channels, full)
+        {
+            Ok(()) => {}
+            Err(Over::Address) => return Err(HubError::AddressLimit(per_addr)),
+            Err(Over::Share) => return Err(HubError::TableShare(limits.max_channels)),
+        }
+        for name in &new {
+            local.holdings.add(addr, name);
         }
         let mut wake = false;
         for name in channels {
             if !local.channels.contains_key(name) {
-                if local.channels.len() >= self.hub.limits.max_channels {
-                    return Err(HubError::TooManyChannels(self.hub.limits.max_channels));
-                }
                 wake = true;
             }
             let channel = local
@@ -527,8 +594,12 @@ impl Subscriber {
     pub async fn unsubscribe(&mut self, channel: &ChannelName) {
         self.outbox.forget_replay(channel);
         let mut local = self.hub.local();
-        if let Some(entry) = local.subscribers.get_mut(&self.id) {
+        let local = &mut *local;
+        if let Some(entry) = local.subscribers.get_mut(&self.id)
+            && entry.channels.contains(channel)
+        {
             entry.channels.retain(|c| c != channel);
+            local.holdings.remove(entry.addr, channel);
         }
         local.detach(channel, self.id);
     }
