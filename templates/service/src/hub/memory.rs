@@ -670,3 +670,177 @@ impl Drop for Subscriber {
         self.outbox.close();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use serde_json::value::RawValue;
+
+    use super::*;
+    use crate::engine::events::tests::Counted;
+
+    fn hub(limits: impl FnOnce(&mut Limits)) -> Arc<Hub> {
+        let mut defaults = Limits {
+            history_len: 1000,
+            history_bytes: 64 << 20,
+            channel_history_bytes: 8 << 20,
+            max_channels: 10_000,
+            max_channels_per_addr: 4096,
+            queue_len: 256,
+            queue_bytes: 1 << 20,
+            channel_idle: Duration::from_secs(600),
+            write_delay: Duration::ZERO,
+        };
+        limits(&mut defaults);
+        let encode: Encoder = |envelope| serde_json::to_vec(envelope).unwrap().into();
+        Arc::new(Hub::new(defaults, encode, Arc::new(Counted::default())))
+    }
+
+    fn name(name: &str) -> ChannelName {
+        ChannelName::parse(name).unwrap()
+    }
+
+    fn addr(last: u8) -> IpAddr {
+        [127, 0, 0, last].into()
+    }
+
+    async fn publish(hub: &Hub, channel: &str, data: &str) -> Id {
+        let data = RawValue::from_string(data.into()).unwrap();
+        hub.publish(name(channel), &data).await.unwrap()
+    }
+
+    fn ids(replay: &Replay) -> Vec<Id> {
+        match replay {
+            Replay::Messages(messages) => messages.iter().map(|m| m.id).collect(),
+            Replay::Reset { .. } => panic!("a reset: {replay:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_replay_past_one_piece_continues_from_its_rest_in_order() {
+        let hub = hub(|_| {});
+        let start = publish(&hub, "a", "0").await;
+        let big = format!("\"{}\"", "x".repeat(20 * 1024));
+        let mut published = Vec::new();
+        for n in 0..40 {
+            published.push(publish(&hub, if n % 2 == 0 { "a" } else { "b" }, &big).await);
+        }
+        let mut subscriber = hub.subscriber(addr(1));
+        let replay = subscriber
+            .subscribe(&[name("a"), name("b")], Some(start))
+            .await
+            .unwrap();
+        let mut received = ids(&replay);
+        assert!(
+            received.len() < published.len(),
+            "the first piece is bounded"
+        );
+        let mut rest = subscriber.rest().expect("the rest of the replay");
+        let mut pieces = 1;
+        while let Piece::Messages(messages) = rest.next().await {
+            pieces += 1;
+            received.extend(messages.iter().map(|m| m.id));
+        }
+        println!("800 KiB of history in {pieces} pieces");
+        assert_eq!(received, published);
+    }
+
+    #[tokio::test]
+    async fn a_channel_cap_per_address_refuses_that_address_only() {
+        let hub = hub(|limits| limits.max_channels_per_addr = 2);
+        let mut first = hub.subscriber(addr(1));
+        first
+            .subscribe(&[name("a"), name("b")], None)
+            .await
+            .unwrap();
+        // Another connection of the same address holds the same channels once.
+        let mut second = hub.subscriber(addr(1));
+        second.subscribe(&[name("a")], None).await.unwrap();
+        let refused = second.subscribe(&[name("c")], None).await;
+        assert!(
+            matches!(refused, Err(HubError::AddressLimit(2))),
+            "{refused:?}"
+        );
+        let mut other = hub.subscriber(addr(2));
+        other
+            .subscribe(&[name("c"), name("d")], None)
+            .await
+            .unwrap();
+        // Leaving frees the address's channels.
+        drop(first);
+        second.unsubscribe(&name("a")).await;
+        second
+            .subscribe(&[name("c"), name("e")], None)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn channels_only_subscribed_to_never_make_a_publish_fail() {
+        let hub = hub(|limits| limits.max_channels = 4);
+        let mut flood = hub.subscriber(addr(1));
+        let mut held = 0;
+        for n in 0..10 {
+            if flood
+                .subscribe(&[name(&format!("junk{n}"))], None)
+                .await
+                .is_ok()
+            {
+                held += 1;
+            }
+        }
+        assert_eq!(held, 4, "the table holds MAX_CHANNELS subscribed channels");
+        for n in 0..10 {
+            publish(&hub, &format!("news{n}"), "1").await;
+        }
+        let mut victim = hub.subscriber(addr(2));
+        victim
+            .subscribe(&[name("fresh")], None)
+            .await
+            .expect("another address still subscribes to a new channel");
+    }
+
+    #[tokio::test]
+    async fn subscription_churn_never_evicts_history() {
+        let hub = hub(|limits| limits.max_channels = 4);
+        let kept = publish(&hub, "victim", "1").await;
+        let before = Id(kept.0 - 1);
+        let mut churn = hub.subscriber(addr(1));
+        for n in 0..1000 {
+            let channel = name(&format!("churn{n}"));
+            churn
+                .subscribe(std::slice::from_ref(&channel), None)
+                .await
+                .unwrap();
+            churn.unsubscribe(&channel).await;
+        }
+        let mut reader = hub.subscriber(addr(2));
+        let replay = reader
+            .subscribe(&[name("victim")], Some(before))
+            .await
+            .unwrap();
+        assert_eq!(ids(&replay), [kept], "no reset: the history is still there");
+    }
+
+    #[tokio::test]
+    async fn a_channel_keeps_at_most_its_history_bytes() {
+        let hub = hub(|limits| limits.channel_history_bytes = 64 * 1024);
+        let start = publish(&hub, "a", "0").await;
+        let big = format!("\"{}\"", "x".repeat(10 * 1024));
+        for _ in 0..20 {
+            publish(&hub, "a", &big).await;
+        }
+        let small = publish(&hub, "b", "1").await;
+        let batch = hub.read(&[name("a")], Some(start)).await.unwrap();
+        let bytes: usize = batch.messages.iter().map(|m| m.wire.len()).sum();
+        assert!(batch.reset, "the oldest messages of `a` went");
+        assert!(bytes <= 64 * 1024, "{bytes} bytes kept");
+        let other = hub.read(&[name("b")], Some(start)).await.unwrap();
+        assert_eq!(
+            other.messages.last().map(|m| m.id),
+            Some(small),
+            "`b` is untouched"
+        );
+    }
+}
