@@ -263,6 +263,21 @@ async fn a_long_replay_arrives_in_pieces_complete_and_in_order() {
 }
 
 #[tokio::test]
+async fn one_address_past_its_channel_cap_gets_a_limit_error_frame() {
+    let server = Server::start_with(&[("MAX_CHANNELS_PER_ADDR", "2")]);
+    let mut socket = subscribed(&server, &["a", "b"]).await;
+    send(&mut socket, json!({"type": "subscribe", "channel": "c"})).await;
+    let error = next(&mut socket).await;
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["code"], "limit", "{error}");
+    // The connection stays, and frees a channel by unsubscribing.
+    send(&mut socket, json!({"type": "unsubscribe", "channel": "a"})).await;
+    assert_eq!(next(&mut socket).await["type"], "unsubscribed");
+    send(&mut socket, json!({"type": "subscribe", "channel": "c"})).await;
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+}
+
+#[tokio::test]
 async fn unknown_or_outdated_cursor_gets_a_reset_then_what_history_holds() {
     let server = Server::start_with(&[("HISTORY_LEN", "2")]);
     let mut ids = Vec::new();
