@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::process::{Command, Output};
+
 use common::Server;
 use serde_json::{Value, json};
 
@@ -198,4 +200,33 @@ async fn cors_answers_the_allowed_origins_only() {
         .await
         .unwrap();
     assert_eq!(cors_headers(&health), (None, None));
+}
+
+/// `healthcheck`, as Docker runs it: exit 0 while the server answers, 1 once it is gone.
+#[test]
+fn healthcheck_subcommand_follows_the_server() {
+    let check = |bind: &str| -> Output {
+        Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))))
+            .args(["healthcheck", "--bind", bind])
+            .output()
+            .expect("run the healthcheck")
+    };
+    let mut server = Server::start();
+    // As in the image: BIND is 0.0.0.0:PORT and the check reaches it on loopback.
+    let bind = format!("0.0.0.0:{}", server.addr.port());
+    let healthy = check(&bind);
+    assert!(
+        healthy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&healthy.stderr)
+    );
+
+    server.terminate();
+    let gone = check(&bind);
+    assert_eq!(gone.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&gone.stderr);
+    assert!(
+        stderr.starts_with("unhealthy: GET http://127.0.0.1:"),
+        "{stderr}"
+    );
 }
