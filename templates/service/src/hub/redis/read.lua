@@ -39,8 +39,10 @@ end
 local budget = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
 local horizon = now - tonumber(ARGV[5]) * 1000
--- Entries are read this many at a time until the channel's budget is spent.
-local page = 64
+-- Entries are read a page at a time until the channel's budget is spent. A page is
+-- sized from the entries read so far (at first: two), so large messages never make
+-- one XRANGE read far past the budget.
+local max_page = 64
 local gaps, entries, cut = {}, {}, {}
 for i = 3, #KEYS, 2 do
   local n = (i - 1) / 2
@@ -57,7 +59,8 @@ for i = 3, #KEYS, 2 do
     local bytes, first = 0, true
     -- The stream is trimmed approximately (whole nodes at a time): history is its
     -- newest `limit` entries, and what is older counts as trimmed. Bounded: a stream
-    -- holds about a node more than `limit`.
+    -- holds at most about one node more than `limit` (a node holds up to 4 KiB of
+    -- entries, or a single larger one, with Redis's defaults).
     local extra = redis.call('XLEN', KEYS[i + 1]) - limit
     if extra > 0 then
       local older = redis.call('XRANGE', KEYS[i + 1], '-', '+', 'COUNT', math.min(extra, 128))
@@ -68,7 +71,12 @@ for i = 3, #KEYS, 2 do
         first = false
       end
     end
+    local seen, page = 0, 2
     repeat
+      if seen > 0 then
+        local left = math.max(budget - bytes, 0)
+        page = math.max(1, math.min(max_page, math.floor(left * seen / bytes) + 1))
+      end
       local found = redis.call('XRANGE', KEYS[i + 1], start, '+', 'COUNT', page)
       if first then
         first = false
@@ -93,6 +101,7 @@ for i = 3, #KEYS, 2 do
           break
         end
         bytes = bytes + #entry[2][4]
+        seen = seen + 1
         table.insert(entries, {n, id, entry[2][4]})
         start = '(' .. entry[1]
       end
