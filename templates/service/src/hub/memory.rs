@@ -560,33 +560,21 @@ impl Subscriber {
     ) -> Result<Replay, HubError> {
         let mut state = self.hub.state();
         let state = &mut *state;
-        let Some(outbox) = state
-            .subscribers
-            .get(&self.id)
-            .map(|entry| Arc::clone(&entry.outbox))
-        else {
+        let Some(entry) = state.subscribers.get(&self.id) else {
             // The hub already closed this queue because the client fell behind; the
             // transport notices on its next receive and disconnects, and the client
             // resumes from its own cursor.
             return Ok(Replay::Messages(Vec::new()));
         };
-        let addr = state.subscribers.get(&self.id).map(|entry| entry.addr);
-        let new: Vec<ChannelName> = state
-            .subscribers
-            .get(&self.id)
-            .map(|entry| {
-                channels
-                    .iter()
-                    .filter(|c| !entry.channels.contains(c))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(addr) = addr {
-            state.admit(addr, &new, &self.hub.limits)?;
-            for name in &new {
-                state.holdings.add(addr, name);
-            }
+        let (outbox, addr) = (Arc::clone(&entry.outbox), entry.addr);
+        let new: Vec<ChannelName> = channels
+            .iter()
+            .filter(|c| !entry.channels.contains(c))
+            .cloned()
+            .collect();
+        state.admit(addr, &new, &self.hub.limits)?;
+        for name in &new {
+            state.holdings.add(addr, name);
         }
         for name in channels {
             let channel = state
