@@ -1,10 +1,13 @@
 //! The endpoints every strategy shares: health, the demo page and publishing.
+//!
+//! The HTTP tests run in both `AUTH_MODE`s (`both_modes!`): with `jwt` the page, health
+//! and CORS preflights need no token, and publishing presents one.
 
 mod common;
 
 use std::process::{Command, Output};
 
-use common::Server;
+use common::{AuthMode, Server};
 use serde_json::{Value, json};
 
 async fn post(
@@ -24,9 +27,9 @@ async fn post(
     (status, body)
 }
 
-#[tokio::test]
-async fn health_and_demo_page_are_served() {
-    let server = Server::start();
+both_modes!(health_and_demo_page_are_served);
+async fn health_and_demo_page_are_served(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let health = reqwest::get(server.url("/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
 
@@ -58,9 +61,9 @@ async fn health_and_demo_page_are_served() {
     }
 }
 
-#[tokio::test]
-async fn publish_returns_increasing_ids_across_channels() {
-    let server = Server::start();
+both_modes!(publish_returns_increasing_ids_across_channels);
+async fn publish_returns_increasing_ids_across_channels(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let mut last = 0;
     for channel in ["news", "user:42", "news", "room.lobby-1_x"] {
         let id = common::id_order(&server.publish(channel, json!({"n": 1})).await);
@@ -69,9 +72,9 @@ async fn publish_returns_increasing_ids_across_channels() {
     }
 }
 
-#[tokio::test]
-async fn publish_rejects_bad_requests_with_json_errors() {
-    let server = Server::start();
+both_modes!(publish_rejects_bad_requests_with_json_errors);
+async fn publish_rejects_bad_requests_with_json_errors(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let too_long = "x".repeat(129);
     let cases = [
         ("not json".to_owned(), 400),
@@ -86,7 +89,7 @@ async fn publish_rejects_bad_requests_with_json_errors() {
         ),
     ];
     for (body, expected) in cases {
-        let (status, reply) = post(&server, body.clone(), None).await;
+        let (status, reply) = post(&server, body.clone(), server.token()).await;
         assert_eq!(status, expected, "{}", &body[..body.len().min(60)]);
         assert!(
             reply["error"].as_str().is_some_and(|e| !e.is_empty()),
@@ -96,15 +99,15 @@ async fn publish_rejects_bad_requests_with_json_errors() {
     let (status, _) = post(
         &server,
         json!({"channel": "news", "data": null}).to_string(),
-        None,
+        server.token(),
     )
     .await;
     assert_eq!(status, 200, "null is JSON too");
 }
 
-#[tokio::test]
-async fn publish_token_is_enforced_when_set() {
-    let server = Server::start_with(&[("PUBLISH_TOKEN", "s3cret")]);
+both_modes!(publish_token_is_enforced_when_set);
+async fn publish_token_is_enforced_when_set(mode: AuthMode) {
+    let server = Server::start_in(mode, &[("PUBLISH_TOKEN", "s3cret")]);
     let body = json!({"channel": "news", "data": 1}).to_string();
     assert_eq!(post(&server, body.clone(), None).await.0, 401);
     assert_eq!(post(&server, body.clone(), Some("wrong")).await.0, 401);
@@ -113,9 +116,9 @@ async fn publish_token_is_enforced_when_set() {
     assert!(reply["id"].is_string());
 }
 
-#[tokio::test]
-async fn unknown_routes_and_methods_are_refused() {
-    let server = Server::start();
+both_modes!(unknown_routes_and_methods_are_refused);
+async fn unknown_routes_and_methods_are_refused(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let client = reqwest::Client::new();
     assert_eq!(
         client
@@ -160,9 +163,9 @@ fn cors_headers(response: &reqwest::Response) -> (Option<String>, Option<String>
     )
 }
 
-#[tokio::test]
-async fn cors_answers_the_allowed_origins_only() {
-    let server = Server::start_with(&[("ALLOWED_ORIGINS", "https://app.example")]);
+both_modes!(cors_answers_the_allowed_origins_only);
+async fn cors_answers_the_allowed_origins_only(mode: AuthMode) {
+    let server = Server::start_in(mode, &[("ALLOWED_ORIGINS", "https://app.example")]);
     let client = reqwest::Client::new();
     let preflight = |origin: &'static str| {
         client

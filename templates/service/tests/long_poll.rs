@@ -1,5 +1,8 @@
 //! Long polling end to end: real HTTP requests held by the server until a message
 //! arrives, the timeout passes or the server shuts down.
+//!
+//! Every test runs in both `AUTH_MODE`s (`both_modes!`); with `jwt` each poll presents
+//! the token as the browser client does, `Authorization: Bearer`.
 
 mod common;
 
@@ -7,7 +10,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{AuthMode, Server};
 use serde_json::{Value, json};
 use tokio::time::timeout;
 
@@ -15,7 +18,7 @@ use tokio::time::timeout;
 async fn poll(server: &Server, query: &str) -> Value {
     let response = timeout(
         Duration::from_secs(70),
-        reqwest::get(server.url(&format!("/poll?{query}"))),
+        server.get(&format!("/poll?{query}")).send(),
     )
     .await
     .expect("every poll is answered within its timeout")
@@ -40,9 +43,9 @@ fn cursor(body: &Value) -> String {
     body["cursor"].as_str().expect("a cursor string").to_owned()
 }
 
-#[tokio::test]
-async fn answers_at_once_when_newer_messages_exist() {
-    let server = Server::start();
+both_modes!(answers_at_once_when_newer_messages_exist);
+async fn answers_at_once_when_newer_messages_exist(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let seen = server.publish("feed", json!("seen")).await;
     let a = server.publish("feed", json!({"n": 1})).await;
     server.publish("other", json!("not for us")).await;
@@ -62,14 +65,14 @@ async fn answers_at_once_when_newer_messages_exist() {
     assert_eq!(body.get("reset"), None);
 }
 
-#[tokio::test]
-async fn a_held_poll_is_answered_by_the_next_publish() {
-    let server = Server::start();
+both_modes!(a_held_poll_is_answered_by_the_next_publish);
+async fn a_held_poll_is_answered_by_the_next_publish(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let seen = server.publish("feed", json!("seen")).await;
-    let url = server.url(&format!("/poll?channel=feed&cursor={seen}&timeout=30"));
+    let request = server.get(&format!("/poll?channel=feed&cursor={seen}&timeout=30"));
     let mut held = tokio::spawn(async move {
         let started = Instant::now();
-        let body: Value = reqwest::get(url).await?.json().await?;
+        let body: Value = request.send().await?.json().await?;
         Ok::<_, reqwest::Error>((body, started.elapsed()))
     });
     // Whether the publish lands before or after the server holds the poll, the
@@ -97,13 +100,13 @@ async fn a_held_poll_is_answered_by_the_next_publish() {
     );
 }
 
-#[tokio::test]
-async fn a_write_delay_answers_a_held_poll_with_what_it_gathered() {
+both_modes!(a_write_delay_answers_a_held_poll_with_what_it_gathered);
+async fn a_write_delay_answers_a_held_poll_with_what_it_gathered(mode: AuthMode) {
     const DELAY: Duration = Duration::from_millis(300);
-    let server = Server::start_with(&[("WRITE_DELAY_MS", "300")]);
+    let server = Server::start_in(mode, &[("WRITE_DELAY_MS", "300")]);
     let seen = server.publish("feed", json!("seen")).await;
-    let url = server.url(&format!("/poll?channel=feed&cursor={seen}&timeout=30"));
-    let mut held = tokio::spawn(async move { reqwest::get(url).await?.json::<Value>().await });
+    let request = server.get(&format!("/poll?channel=feed&cursor={seen}&timeout=30"));
+    let mut held = tokio::spawn(async move { request.send().await?.json::<Value>().await });
     assert!(
         timeout(Duration::from_millis(300), &mut held)
             .await
@@ -126,9 +129,9 @@ async fn a_write_delay_answers_a_held_poll_with_what_it_gathered() {
     );
 }
 
-#[tokio::test]
-async fn a_poll_times_out_empty_with_the_same_cursor() {
-    let server = Server::start();
+both_modes!(a_poll_times_out_empty_with_the_same_cursor);
+async fn a_poll_times_out_empty_with_the_same_cursor(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let seen = server.publish("feed", json!(1)).await;
     server.publish("other", json!(2)).await;
 
@@ -143,9 +146,9 @@ async fn a_poll_times_out_empty_with_the_same_cursor() {
     );
 }
 
-#[tokio::test]
-async fn without_a_cursor_a_poll_waits_for_the_next_message() {
-    let server = Server::start();
+both_modes!(without_a_cursor_a_poll_waits_for_the_next_message);
+async fn without_a_cursor_a_poll_waits_for_the_next_message(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let before = server.publish("feed", json!("before")).await;
 
     // Nothing new: the answer says where the stream stands now.
@@ -153,8 +156,8 @@ async fn without_a_cursor_a_poll_waits_for_the_next_message() {
     assert!(messages(&body).is_empty());
     assert_eq!(cursor(&body), before);
 
-    let url = server.url("/poll?channel=feed&timeout=30");
-    let mut held = tokio::spawn(async move { reqwest::get(url).await?.json::<Value>().await });
+    let request = server.get("/poll?channel=feed&timeout=30");
+    let mut held = tokio::spawn(async move { request.send().await?.json::<Value>().await });
     // The server may hold the poll only after some of these publishes: keep
     // publishing until it answers, and check that it answered with what came next.
     let mut published = Vec::new();
@@ -179,18 +182,18 @@ async fn without_a_cursor_a_poll_waits_for_the_next_message() {
     assert_eq!(cursor(&body), *ids.last().unwrap());
 }
 
-#[tokio::test]
-async fn a_sequence_of_polls_sees_every_message_once_in_order() {
-    let server = Server::start();
+both_modes!(a_sequence_of_polls_sees_every_message_once_in_order);
+async fn a_sequence_of_polls_sees_every_message_once_in_order(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let start = server.publish("a", json!("start")).await;
-    let url = server.url("");
+    let publish = server.authorize(reqwest::Client::new().post(server.url("/publish")));
     let publisher = tokio::spawn(async move {
-        let client = reqwest::Client::new();
         let mut ids = Vec::new();
         for n in 0..60 {
             let channel = ["a", "b", "c"][n % 3];
-            let response = client
-                .post(format!("{url}/publish"))
+            let response = publish
+                .try_clone()
+                .expect("a request without a streamed body")
                 .json(&json!({"channel": channel, "data": n}))
                 .send()
                 .await
@@ -266,9 +269,9 @@ async fn a_long_history_is_answered_a_piece_per_poll_and_the_cursor_continues() 
     assert!(polls >= 3, "960 KiB took {polls} polls");
 }
 
-#[tokio::test]
-async fn outdated_or_unknown_cursors_get_a_reset_then_what_history_holds() {
-    let server = Server::start_with(&[("HISTORY_LEN", "2")]);
+both_modes!(outdated_or_unknown_cursors_get_a_reset_then_what_history_holds);
+async fn outdated_or_unknown_cursors_get_a_reset_then_what_history_holds(mode: AuthMode) {
+    let server = Server::start_in(mode, &[("HISTORY_LEN", "2")]);
     let mut ids = Vec::new();
     for n in 1..=4 {
         ids.push(server.publish("feed", json!(n)).await);
@@ -292,13 +295,13 @@ async fn outdated_or_unknown_cursors_get_a_reset_then_what_history_holds() {
     );
 }
 
-#[tokio::test]
-async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since() {
+both_modes!(a_cursor_from_a_previous_run_gets_a_reset_then_everything_since);
+async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since(mode: AuthMode) {
     let old = {
-        let server = Server::start();
+        let server = Server::start_in(mode, &[]);
         server.publish("feed", json!("old")).await
     };
-    let server = Server::start();
+    let server = Server::start_in(mode, &[]);
     // Nothing published yet: a reset with nothing after it, and its cursor resumes.
     let body = poll(&server, &format!("channel=feed&cursor={old}")).await;
     assert_eq!(body["reset"], true);
@@ -319,10 +322,9 @@ async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since() {
     assert_eq!(cursor(&body), new[2]);
 }
 
-#[tokio::test]
-async fn bad_polls_are_400_with_a_json_error() {
-    let server = Server::start();
-    let client = reqwest::Client::new();
+both_modes!(bad_polls_are_400_with_a_json_error);
+async fn bad_polls_are_400_with_a_json_error(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     for query in [
         "",
         "channel=",
@@ -338,17 +340,13 @@ async fn bad_polls_are_400_with_a_json_error() {
         "channel=ok&timeout=-1",
         "channel=ok&timeout=1.5",
     ] {
-        let response = client
-            .get(server.url(&format!("/poll?{query}")))
-            .send()
-            .await
-            .unwrap();
+        let response = server.get(&format!("/poll?{query}")).send().await.unwrap();
         assert_eq!(response.status(), 400, "{query:?}");
         let body: Value = response.json().await.unwrap();
         assert!(body["error"].is_string(), "{query:?}");
     }
-    let response = client
-        .post(server.url("/poll?channel=ok"))
+    let response = server
+        .authorize(reqwest::Client::new().post(server.url("/poll?channel=ok")))
         .send()
         .await
         .unwrap();
@@ -364,8 +362,9 @@ fn send(server: &Server, target: &str) -> TcpStream {
         .expect("set a read timeout");
     write!(
         stream,
-        "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        server.addr
+        "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{}\r\n",
+        server.addr,
+        server.bearer_line()
     )
     .expect("send the request");
     stream
@@ -382,9 +381,9 @@ fn receive(mut stream: TcpStream) -> (String, String) {
     (status, body.to_owned())
 }
 
-#[test]
-fn shutdown_answers_held_polls_promptly() {
-    let mut server = Server::start();
+both_modes!(shutdown_answers_held_polls_promptly);
+async fn shutdown_answers_held_polls_promptly(mode: AuthMode) {
+    let mut server = Server::start_in(mode, &[]);
     let polls: Vec<TcpStream> = (0..50)
         .map(|_| send(&server, "/poll?channel=quiet&timeout=60"))
         .collect();
@@ -405,12 +404,17 @@ fn shutdown_answers_held_polls_promptly() {
     }
 }
 
-/// Sends `GET target` on a kept-alive connection and reads one response, framed by
-/// its `Content-Length`: status line and body.
-fn exchange(connection: &mut BufReader<TcpStream>, target: &str) -> (String, String) {
+/// Sends `GET target` with `credential` (header lines, or nothing) on a kept-alive
+/// connection and reads one response, framed by its `Content-Length`: status line and
+/// body.
+fn exchange(
+    connection: &mut BufReader<TcpStream>,
+    target: &str,
+    credential: &str,
+) -> (String, String) {
     write!(
         connection.get_mut(),
-        "GET {target} HTTP/1.1\r\nHost: test\r\n\r\n"
+        "GET {target} HTTP/1.1\r\nHost: test\r\n{credential}\r\n"
     )
     .expect("send the request");
     let mut status = String::new();
@@ -436,29 +440,30 @@ fn exchange(connection: &mut BufReader<TcpStream>, target: &str) -> (String, Str
     )
 }
 
-#[tokio::test]
-async fn polls_share_a_kept_alive_connection_with_other_requests() {
-    let server = Server::start();
+both_modes!(polls_share_a_kept_alive_connection_with_other_requests);
+async fn polls_share_a_kept_alive_connection_with_other_requests(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let socket = TcpStream::connect(server.addr).expect("connect");
     socket
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("set a read timeout");
     let mut connection = BufReader::new(socket);
 
-    let (status, body) = exchange(&mut connection, "/poll?channel=kept&timeout=1");
+    let credential = server.bearer_line();
+    let (status, body) = exchange(&mut connection, "/poll?channel=kept&timeout=1", &credential);
     assert_eq!(status, "HTTP/1.1 200 OK");
     let body: Value = serde_json::from_str(&body).expect("a JSON body");
     assert_eq!(body["messages"], json!([]));
     let id = server.publish("kept", json!("one")).await;
     let target = format!("/poll?channel=kept&cursor={}", cursor(&body));
-    let (status, body) = exchange(&mut connection, &target);
+    let (status, body) = exchange(&mut connection, &target, &credential);
     assert_eq!(status, "HTTP/1.1 200 OK");
     let body: Value = serde_json::from_str(&body).expect("a JSON body");
     assert_eq!(messages(&body), [("kept".into(), id, json!("one"))]);
 
     // Any other request on the same connection is still answered.
     assert_eq!(
-        exchange(&mut connection, "/healthz"),
+        exchange(&mut connection, "/healthz", ""),
         ("HTTP/1.1 200 OK".into(), "ok".into())
     );
 }

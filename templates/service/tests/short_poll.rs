@@ -1,15 +1,20 @@
 //! Short polling end to end: immediate answers, the cursor as ETag and 304s while
 //! nothing changed.
+//!
+//! Every test runs in both `AUTH_MODE`s (`both_modes!`); with `jwt` each poll presents
+//! the token as the browser client does, `Authorization: Bearer`.
 
 mod common;
 
-use common::Server;
+use common::{AuthMode, Server};
 use reqwest::header::{ETAG, IF_NONE_MATCH};
 use serde_json::{Value, json};
 
 /// A poll's answer, with the headers every 200 must carry checked.
 async fn poll(server: &Server, query: &str) -> Value {
-    let response = reqwest::get(server.url(&format!("/messages?{query}")))
+    let response = server
+        .get(&format!("/messages?{query}"))
+        .send()
         .await
         .expect("GET /messages");
     assert_eq!(response.status(), 200, "{query}");
@@ -28,8 +33,8 @@ async fn poll(server: &Server, query: &str) -> Value {
 
 /// A poll sent with `If-None-Match`: its status, ETag and raw body.
 async fn revalidate(server: &Server, query: &str, if_none_match: &str) -> (u16, String, String) {
-    let response = reqwest::Client::new()
-        .get(server.url(&format!("/messages?{query}")))
+    let response = server
+        .get(&format!("/messages?{query}"))
         .header(IF_NONE_MATCH, if_none_match)
         .send()
         .await
@@ -53,9 +58,9 @@ fn cursor(body: &Value) -> String {
     body["cursor"].as_str().expect("a cursor string").to_owned()
 }
 
-#[tokio::test]
-async fn without_a_cursor_answers_the_current_cursor() {
-    let server = Server::start();
+both_modes!(without_a_cursor_answers_the_current_cursor);
+async fn without_a_cursor_answers_the_current_cursor(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     server.publish("feed", json!(1)).await;
     let last = server.publish("other", json!(2)).await;
     let body = poll(&server, "channel=feed").await;
@@ -64,9 +69,9 @@ async fn without_a_cursor_answers_the_current_cursor() {
     assert_eq!(body.get("reset"), None);
 }
 
-#[tokio::test]
-async fn answers_at_once_with_what_is_newer_than_the_cursor() {
-    let server = Server::start();
+both_modes!(answers_at_once_with_what_is_newer_than_the_cursor);
+async fn answers_at_once_with_what_is_newer_than_the_cursor(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let seen = server.publish("feed", json!("seen")).await;
     let a = server.publish("feed", json!({"n": 1})).await;
     server.publish("other", json!("not for us")).await;
@@ -87,9 +92,9 @@ async fn answers_at_once_with_what_is_newer_than_the_cursor() {
     assert_eq!(cursor(&body), b, "nothing new keeps the cursor");
 }
 
-#[tokio::test]
-async fn a_matching_if_none_match_gets_304_until_something_changes() {
-    let server = Server::start();
+both_modes!(a_matching_if_none_match_gets_304_until_something_changes);
+async fn a_matching_if_none_match_gets_304_until_something_changes(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let seen = server.publish("feed", json!("seen")).await;
     let query = format!("channel=feed&cursor={seen}");
     let etag = format!("\"{seen}\"");
@@ -120,9 +125,9 @@ async fn a_matching_if_none_match_gets_304_until_something_changes() {
     assert_eq!(messages(&body), [("feed".into(), id, json!("news"))]);
 }
 
-#[tokio::test]
-async fn a_sequence_of_polls_sees_every_message_once_in_order() {
-    let server = Server::start();
+both_modes!(a_sequence_of_polls_sees_every_message_once_in_order);
+async fn a_sequence_of_polls_sees_every_message_once_in_order(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let mut cursor_now = server.publish("a", json!("start")).await;
     let mut expected = Vec::new();
     let mut received = Vec::new();
@@ -182,9 +187,9 @@ async fn a_long_history_is_answered_a_piece_per_poll_and_the_cursor_continues() 
     assert!(polls >= 3, "960 KiB took {polls} polls");
 }
 
-#[tokio::test]
-async fn outdated_or_unknown_cursors_get_a_reset_then_what_history_holds() {
-    let server = Server::start_with(&[("HISTORY_LEN", "2")]);
+both_modes!(outdated_or_unknown_cursors_get_a_reset_then_what_history_holds);
+async fn outdated_or_unknown_cursors_get_a_reset_then_what_history_holds(mode: AuthMode) {
+    let server = Server::start_in(mode, &[("HISTORY_LEN", "2")]);
     let mut ids = Vec::new();
     for n in 1..=4 {
         ids.push(server.publish("feed", json!(n)).await);
@@ -210,13 +215,13 @@ async fn outdated_or_unknown_cursors_get_a_reset_then_what_history_holds() {
     );
 }
 
-#[tokio::test]
-async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since() {
+both_modes!(a_cursor_from_a_previous_run_gets_a_reset_then_everything_since);
+async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since(mode: AuthMode) {
     let old = {
-        let server = Server::start();
+        let server = Server::start_in(mode, &[]);
         server.publish("feed", json!("old")).await
     };
-    let server = Server::start();
+    let server = Server::start_in(mode, &[]);
     // Nothing published yet: a reset with nothing after it, and its cursor resumes.
     let body = poll(&server, &format!("channel=feed&cursor={old}")).await;
     assert_eq!(body["reset"], true);
@@ -237,17 +242,16 @@ async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since() {
     assert_eq!(cursor(&body), new[2]);
 }
 
-#[tokio::test]
-async fn poll_interval_follows_the_environment() {
-    let server = Server::start_with(&[("POLL_INTERVAL_MS", "750")]);
+both_modes!(poll_interval_follows_the_environment);
+async fn poll_interval_follows_the_environment(mode: AuthMode) {
+    let server = Server::start_in(mode, &[("POLL_INTERVAL_MS", "750")]);
     let body = poll(&server, "channel=feed").await;
     assert_eq!(body["poll_interval_ms"], 750);
 }
 
-#[tokio::test]
-async fn bad_polls_are_400_with_a_json_error() {
-    let server = Server::start();
-    let client = reqwest::Client::new();
+both_modes!(bad_polls_are_400_with_a_json_error);
+async fn bad_polls_are_400_with_a_json_error(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     for query in [
         "",
         "channel=",
@@ -258,8 +262,8 @@ async fn bad_polls_are_400_with_a_json_error() {
         "channel=ok&cursor=",
         "channel=ok&cursor=99999999999999999999999",
     ] {
-        let response = client
-            .get(server.url(&format!("/messages?{query}")))
+        let response = server
+            .get(&format!("/messages?{query}"))
             .send()
             .await
             .unwrap();
@@ -267,8 +271,8 @@ async fn bad_polls_are_400_with_a_json_error() {
         let body: Value = response.json().await.unwrap();
         assert!(body["error"].is_string(), "{query:?}");
     }
-    let response = client
-        .post(server.url("/messages?channel=ok"))
+    let response = server
+        .authorize(reqwest::Client::new().post(server.url("/messages?channel=ok")))
         .send()
         .await
         .unwrap();

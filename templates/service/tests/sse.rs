@@ -1,4 +1,7 @@
 //! Server-Sent Events end to end: a real HTTP client reading `text/event-stream`.
+//!
+//! Every test runs in both `AUTH_MODE`s (`both_modes!`); with `jwt` the client presents
+//! its token as a browser's `EventSource` can: the `rt_token` cookie (or `?token=`).
 
 mod common;
 
@@ -6,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{AuthMode, Server};
 use futures_util::StreamExt;
 use serde_json::json;
 use tokio::time::timeout;
@@ -27,6 +30,7 @@ struct EventStream {
 }
 
 impl EventStream {
+    /// Opens `/events?{query}` with the server's token, if any, in the `rt_token` cookie.
     async fn open(server: &Server, query: &str, last_event_id: Option<&str>) -> Self {
         Self::open_with(&reqwest::Client::new(), server, query, last_event_id).await
     }
@@ -39,9 +43,17 @@ impl EventStream {
         last_event_id: Option<&str>,
     ) -> Self {
         let mut request = client.get(server.url(&format!("/events?{query}")));
+        if let Some(token) = server.token() {
+            request = request.header("cookie", format!("rt_token={token}"));
+        }
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id);
         }
+        Self::read(request).await
+    }
+
+    /// Sends `request` and checks that it opened an event stream.
+    async fn read(request: reqwest::RequestBuilder) -> Self {
         let response = request.send().await.expect("GET /events");
         assert_eq!(response.status(), 200);
         let headers = response.headers();
@@ -111,10 +123,16 @@ impl EventStream {
     }
 }
 
-#[tokio::test]
-async fn delivers_messages_of_every_subscribed_channel_in_order() {
-    let server = Server::start();
-    let mut stream = EventStream::open(&server, "channel=news&channel=user:42", None).await;
+both_modes!(delivers_messages_of_every_subscribed_channel_in_order);
+async fn delivers_messages_of_every_subscribed_channel_in_order(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
+    // With `jwt`: user 42, granted `news`, owning `user:42`, presenting `?token=`.
+    let mut query = "channel=news&channel=user:42".to_owned();
+    if let Some(token) = server.token_for("42", &["news"], &[]) {
+        query.push_str(&format!("&token={token}"));
+    }
+    let request = reqwest::Client::new().get(server.url(&format!("/events?{query}")));
+    let mut stream = EventStream::read(request).await;
     let a = server.publish("news", json!({"title": "one"})).await;
     server.publish("elsewhere", json!("not for us")).await;
     let b = server.publish("user:42", json!([1, 2])).await;
@@ -128,10 +146,10 @@ async fn delivers_messages_of_every_subscribed_channel_in_order() {
     assert!((1000..=3000).contains(&retry), "retry {retry}");
 }
 
-#[tokio::test]
-async fn a_write_delay_holds_messages_that_long_and_keeps_their_order() {
+both_modes!(a_write_delay_holds_messages_that_long_and_keeps_their_order);
+async fn a_write_delay_holds_messages_that_long_and_keeps_their_order(mode: AuthMode) {
     const DELAY: Duration = Duration::from_millis(300);
-    let server = Server::start_with(&[("WRITE_DELAY_MS", "300")]);
+    let server = Server::start_in(mode, &[("WRITE_DELAY_MS", "300")]);
     let mut stream = EventStream::open(&server, "channel=news", None).await;
     // Messages queued while a connection starts leave with its first write, sooner
     // than the delay; once one has arrived, the connection is past that.
@@ -147,9 +165,9 @@ async fn a_write_delay_holds_messages_that_long_and_keeps_their_order() {
     assert_eq!(stream.message().await, ("news".into(), b, json!(2)));
 }
 
-#[tokio::test]
-async fn resumes_after_last_event_id_exactly_once_in_order() {
-    let server = Server::start();
+both_modes!(resumes_after_last_event_id_exactly_once_in_order);
+async fn resumes_after_last_event_id_exactly_once_in_order(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let seen = server.publish("feed", json!(1)).await;
     let mut missed = Vec::new();
     for n in 2..=4 {
@@ -286,9 +304,9 @@ async fn expect_reset(stream: &mut EventStream, cursor: &str) {
     assert_eq!(data, json!({ "cursor": cursor }));
 }
 
-#[tokio::test]
-async fn unknown_or_outdated_cursor_gets_a_reset_then_what_history_holds() {
-    let server = Server::start_with(&[("HISTORY_LEN", "2")]);
+both_modes!(unknown_or_outdated_cursor_gets_a_reset_then_what_history_holds);
+async fn unknown_or_outdated_cursor_gets_a_reset_then_what_history_holds(mode: AuthMode) {
+    let server = Server::start_in(mode, &[("HISTORY_LEN", "2")]);
     let mut ids = Vec::new();
     for n in 1..=4 {
         ids.push(server.publish("feed", json!(n)).await);
@@ -312,13 +330,13 @@ async fn unknown_or_outdated_cursor_gets_a_reset_then_what_history_holds() {
     }
 }
 
-#[tokio::test]
-async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since() {
+both_modes!(a_cursor_from_a_previous_run_gets_a_reset_then_everything_since);
+async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since(mode: AuthMode) {
     let old = {
-        let server = Server::start();
+        let server = Server::start_in(mode, &[]);
         server.publish("feed", json!("old")).await
     };
-    let server = Server::start();
+    let server = Server::start_in(mode, &[]);
     let mut new = Vec::new();
     for n in 1..=3 {
         new.push(server.publish("feed", json!(n)).await);
@@ -340,9 +358,9 @@ async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since() {
     assert_eq!(stream.message().await.1, live);
 }
 
-#[tokio::test]
-async fn bad_subscriptions_are_400() {
-    let server = Server::start();
+both_modes!(bad_subscriptions_are_400);
+async fn bad_subscriptions_are_400(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let client = reqwest::Client::new();
     for query in [
         "",
@@ -350,8 +368,8 @@ async fn bad_subscriptions_are_400() {
         "channel=a%20b",
         "channel=ok&last_event_id=abc",
     ] {
-        let response = client
-            .get(server.url(&format!("/events?{query}")))
+        let response = server
+            .authorize(client.get(server.url(&format!("/events?{query}"))))
             .send()
             .await
             .unwrap();
@@ -361,10 +379,13 @@ async fn bad_subscriptions_are_400() {
     }
 }
 
-#[tokio::test]
-async fn a_client_that_stops_reading_is_cut_off_and_can_resume() {
+both_modes!(a_client_that_stops_reading_is_cut_off_and_can_resume);
+async fn a_client_that_stops_reading_is_cut_off_and_can_resume(mode: AuthMode) {
     // History keeps all 200 messages (12 MiB), so the resume needs no reset.
-    let server = Server::start_with(&[("QUEUE_LEN", "4"), ("CHANNEL_HISTORY_BYTES", "16777216")]);
+    let server = Server::start_in(
+        mode,
+        &[("QUEUE_LEN", "4"), ("CHANNEL_HISTORY_BYTES", "16777216")],
+    );
     let mut stream = EventStream::open(&server, "channel=bulk", None).await;
     // Far more than the socket buffers and the queue hold while nobody reads.
     let payload = "x".repeat(60 * 1024);
@@ -398,9 +419,9 @@ async fn a_client_that_stops_reading_is_cut_off_and_can_resume() {
     }
 }
 
-#[tokio::test]
-async fn shutdown_ends_open_streams_promptly() {
-    let mut server = Server::start();
+both_modes!(shutdown_ends_open_streams_promptly);
+async fn shutdown_ends_open_streams_promptly(mode: AuthMode) {
+    let mut server = Server::start_in(mode, &[]);
     let mut streams = Vec::new();
     for _ in 0..20 {
         streams.push(EventStream::open(&server, "channel=news", None).await);
@@ -457,11 +478,14 @@ fn read_stream_head(socket: &mut TcpStream) -> String {
     head
 }
 
-#[tokio::test]
-async fn a_stream_on_a_new_connection_ends_by_closing_it() {
-    let server = Server::start();
-    let request = "GET /events?channel=plain HTTP/1.1\r\nHost: test\r\n\r\n";
-    let mut socket = send_in_pieces(&server, &[request]);
+both_modes!(a_stream_on_a_new_connection_ends_by_closing_it);
+async fn a_stream_on_a_new_connection_ends_by_closing_it(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
+    let request = format!(
+        "GET /events?channel=plain HTTP/1.1\r\nHost: test\r\n{}\r\n",
+        server.cookie_line()
+    );
+    let mut socket = send_in_pieces(&server, &[&request]);
     let head = read_stream_head(&mut socket);
     assert!(head.contains("connection: close\r\n"), "{head}");
     assert!(!head.contains("transfer-encoding"), "{head}");
@@ -471,15 +495,13 @@ async fn a_stream_on_a_new_connection_ends_by_closing_it() {
     assert!(events.contains(&format!("id: {id}\n")), "{events}");
 }
 
-#[tokio::test]
-async fn a_request_head_sent_in_pieces_is_served_too() {
-    let server = Server::start();
+both_modes!(a_request_head_sent_in_pieces_is_served_too);
+async fn a_request_head_sent_in_pieces_is_served_too(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
+    let credential = format!("Host: test\r\n{}\r\n", server.cookie_line());
     let mut socket = send_in_pieces(
         &server,
-        &[
-            "GET /events?channel=pieces HTTP/1.1\r\n",
-            "Host: test\r\n\r\n",
-        ],
+        &["GET /events?channel=pieces HTTP/1.1\r\n", &credential],
     );
     let head = read_stream_head(&mut socket);
     // hyper answered it, framing the stream in chunks.
@@ -489,9 +511,9 @@ async fn a_request_head_sent_in_pieces_is_served_too() {
     read_until(&mut socket, "\"hello\"");
 }
 
-#[tokio::test]
-async fn a_stream_on_a_reused_connection_is_served_too() {
-    let server = Server::start();
+both_modes!(a_stream_on_a_reused_connection_is_served_too);
+async fn a_stream_on_a_reused_connection_is_served_too(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let client = reqwest::Client::new();
     let health = client.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(health.text().await.unwrap(), "ok");
@@ -501,15 +523,19 @@ async fn a_stream_on_a_reused_connection_is_served_too() {
     assert_eq!(stream.message().await, ("reused".into(), id, json!(1)));
 }
 
-#[tokio::test]
-async fn a_stream_on_a_new_connection_carries_cors_headers_for_allowed_origins_only() {
-    let server = Server::start_with(&[("ALLOWED_ORIGINS", "https://app.example")]);
+both_modes!(a_stream_on_a_new_connection_carries_cors_headers_for_allowed_origins_only);
+async fn a_stream_on_a_new_connection_carries_cors_headers_for_allowed_origins_only(
+    mode: AuthMode,
+) {
+    let server = Server::start_in(mode, &[("ALLOWED_ORIGINS", "https://app.example")]);
     for (origin, allowed) in [
         ("https://app.example", true),
         ("https://evil.example", false),
     ] {
-        let request =
-            format!("GET /events?channel=cors HTTP/1.1\r\nHost: test\r\nOrigin: {origin}\r\n\r\n");
+        let request = format!(
+            "GET /events?channel=cors HTTP/1.1\r\nHost: test\r\nOrigin: {origin}\r\n{}\r\n",
+            server.cookie_line()
+        );
         let mut socket = send_in_pieces(&server, &[&request]);
         let head = read_stream_head(&mut socket);
         assert!(
@@ -526,11 +552,14 @@ async fn a_stream_on_a_new_connection_carries_cors_headers_for_allowed_origins_o
     }
 }
 
-#[tokio::test]
-async fn with_the_direct_path_off_every_stream_goes_through_the_router() {
-    let server = Server::start_with(&[("DIRECT_PATH", "off")]);
-    let request = "GET /events?channel=routed HTTP/1.1\r\nHost: test\r\n\r\n";
-    let mut socket = send_in_pieces(&server, &[request]);
+both_modes!(with_the_direct_path_off_every_stream_goes_through_the_router);
+async fn with_the_direct_path_off_every_stream_goes_through_the_router(mode: AuthMode) {
+    let server = Server::start_in(mode, &[("DIRECT_PATH", "off")]);
+    let request = format!(
+        "GET /events?channel=routed HTTP/1.1\r\nHost: test\r\n{}\r\n",
+        server.cookie_line()
+    );
+    let mut socket = send_in_pieces(&server, &[&request]);
     let head = read_stream_head(&mut socket);
     // hyper answered it, framing the stream in chunks.
     assert!(head.contains("transfer-encoding: chunked\r\n"), "{head}");

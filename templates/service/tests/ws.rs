@@ -1,4 +1,8 @@
 //! WebSocket end to end: a real client (tokio-tungstenite) against the real binary.
+//!
+//! The tests run in both `AUTH_MODE`s (`both_modes!`); with `jwt` the client presents
+//! its token as the browser client does, `?token=` (a browser cannot set headers on a
+//! WebSocket), or as a server would, `Authorization: Bearer`.
 
 mod common;
 
@@ -6,7 +10,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream as StdTcpStream};
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{AuthMode, Server};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -48,8 +52,18 @@ async fn try_open(
     }
 }
 
+/// `query` (empty, or starting with `?`) with the server's token, if any, as `token=`.
+fn with_token(server: &Server, query: &str) -> String {
+    match server.token() {
+        Some(token) if query.is_empty() => format!("?token={token}"),
+        Some(token) => format!("{query}&token={token}"),
+        None => query.to_owned(),
+    }
+}
+
+/// Opens `/ws{query}` with the server's token, if any.
 async fn open(server: &Server, query: &str) -> Socket {
-    match try_open(server, query, &[]).await {
+    match try_open(server, &with_token(server, query), &[]).await {
         Ok(socket) => socket,
         Err((status, body)) => panic!("handshake refused with {status}: {body}"),
     }
@@ -121,10 +135,26 @@ fn message_id(frame: &Value) -> String {
     frame["id"].as_str().expect("an id").to_owned()
 }
 
-#[tokio::test]
-async fn connect_time_subscription_delivers_envelopes() {
-    let server = Server::start();
-    let mut socket = subscribed(&server, &["news", "user:42"]).await;
+both_modes!(connect_time_subscription_delivers_envelopes);
+async fn connect_time_subscription_delivers_envelopes(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
+    // With `jwt`: user 42, granted `news`, owning `user:42`, presenting the header.
+    let bearer = server
+        .token_for("42", &["news"], &[])
+        .map(|token| format!("Bearer {token}"));
+    let headers: Vec<_> = bearer
+        .iter()
+        .map(|b| ("authorization", b.as_str()))
+        .collect();
+    let mut socket = try_open(&server, "?channel=news&channel=user:42", &headers)
+        .await
+        .expect("the handshake is accepted");
+    for channel in ["news", "user:42"] {
+        assert_eq!(
+            next(&mut socket).await,
+            json!({"type": "subscribed", "channel": channel})
+        );
+    }
     let a = server.publish("news", json!({"title": "one"})).await;
     server.publish("elsewhere", json!("not for us")).await;
     let b = server.publish("user:42", json!([1, 2])).await;
@@ -139,10 +169,10 @@ async fn connect_time_subscription_delivers_envelopes() {
     );
 }
 
-#[tokio::test]
-async fn a_write_delay_holds_messages_that_long_and_keeps_their_order() {
+both_modes!(a_write_delay_holds_messages_that_long_and_keeps_their_order);
+async fn a_write_delay_holds_messages_that_long_and_keeps_their_order(mode: AuthMode) {
     const DELAY: Duration = Duration::from_millis(300);
-    let server = Server::start_with(&[("WRITE_DELAY_MS", "300")]);
+    let server = Server::start_in(mode, &[("WRITE_DELAY_MS", "300")]);
     let mut socket = subscribed(&server, &["news"]).await;
     // Messages queued while a connection starts leave with its first write, sooner
     // than the delay; once one has arrived, the connection is past that.
@@ -158,9 +188,9 @@ async fn a_write_delay_holds_messages_that_long_and_keeps_their_order() {
     assert_eq!(message_id(&next(&mut socket).await), b);
 }
 
-#[tokio::test]
-async fn subscribe_and_unsubscribe_frames() {
-    let server = Server::start();
+both_modes!(subscribe_and_unsubscribe_frames);
+async fn subscribe_and_unsubscribe_frames(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let mut socket = open(&server, "").await;
     send(&mut socket, json!({"type": "subscribe", "channel": "a"})).await;
     assert_eq!(
@@ -190,9 +220,9 @@ async fn subscribe_and_unsubscribe_frames() {
     );
 }
 
-#[tokio::test]
-async fn resumes_with_since_exactly_once_in_order() {
-    let server = Server::start();
+both_modes!(resumes_with_since_exactly_once_in_order);
+async fn resumes_with_since_exactly_once_in_order(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let seen = server.publish("feed", json!(1)).await;
     let mut missed = Vec::new();
     for n in 2..=4 {
@@ -277,9 +307,9 @@ async fn one_address_past_its_channel_cap_gets_a_limit_error_frame() {
     assert_eq!(next(&mut socket).await["type"], "subscribed");
 }
 
-#[tokio::test]
-async fn unknown_or_outdated_cursor_gets_a_reset_then_what_history_holds() {
-    let server = Server::start_with(&[("HISTORY_LEN", "2")]);
+both_modes!(unknown_or_outdated_cursor_gets_a_reset_then_what_history_holds);
+async fn unknown_or_outdated_cursor_gets_a_reset_then_what_history_holds(mode: AuthMode) {
+    let server = Server::start_in(mode, &[("HISTORY_LEN", "2")]);
     let mut ids = Vec::new();
     for n in 1..=4 {
         ids.push(server.publish("feed", json!(n)).await);
@@ -318,13 +348,13 @@ async fn unknown_or_outdated_cursor_gets_a_reset_then_what_history_holds() {
     }
 }
 
-#[tokio::test]
-async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since() {
+both_modes!(a_cursor_from_a_previous_run_gets_a_reset_then_everything_since);
+async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since(mode: AuthMode) {
     let old = {
-        let server = Server::start();
+        let server = Server::start_in(mode, &[]);
         server.publish("feed", json!("old")).await
     };
-    let server = Server::start();
+    let server = Server::start_in(mode, &[]);
     let mut new = Vec::new();
     for n in 1..=3 {
         new.push(server.publish("feed", json!(n)).await);
@@ -351,9 +381,9 @@ async fn a_cursor_from_a_previous_run_gets_a_reset_then_everything_since() {
     assert_eq!(message_id(&next(&mut socket).await), live);
 }
 
-#[tokio::test]
-async fn publish_frames_take_the_hub_path() {
-    let server = Server::start();
+both_modes!(publish_frames_take_the_hub_path);
+async fn publish_frames_take_the_hub_path(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let mut listener = subscribed(&server, &["room"]).await;
     let mut publisher = open(&server, "").await;
     send(
@@ -373,6 +403,8 @@ async fn publish_frames_take_the_hub_path() {
     assert!(common::id_order(&after) > common::id_order(id));
 }
 
+// `AUTH_MODE=none` only: what the PUBLISH_TOKEN may do with `jwt` is proved in
+// tests/authorization.rs, beside the JWTs it competes with.
 #[tokio::test]
 async fn publish_frames_need_the_token_when_one_is_set() {
     let server = Server::start_with(&[("PUBLISH_TOKEN", "s3cret")]);
@@ -407,9 +439,9 @@ async fn publish_frames_need_the_token_when_one_is_set() {
     }
 }
 
-#[tokio::test]
-async fn malformed_frames_get_an_error_and_the_connection_stays() {
-    let server = Server::start();
+both_modes!(malformed_frames_get_an_error_and_the_connection_stays);
+async fn malformed_frames_get_an_error_and_the_connection_stays(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let mut socket = open(&server, "").await;
     let bad = [
         "not json",
@@ -456,9 +488,9 @@ async fn malformed_frames_get_an_error_and_the_connection_stays() {
     assert_eq!(message_id(&next(&mut socket).await), id);
 }
 
-#[tokio::test]
-async fn bad_connect_queries_are_refused_before_the_upgrade() {
-    let server = Server::start();
+both_modes!(bad_connect_queries_are_refused_before_the_upgrade);
+async fn bad_connect_queries_are_refused_before_the_upgrade(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let too_many: Vec<String> = (0..33).map(|n| format!("channel=c{n}")).collect();
     for query in [
         "?channel=".to_owned(),
@@ -466,7 +498,7 @@ async fn bad_connect_queries_are_refused_before_the_upgrade() {
         "?channel=ok&since=abc".to_owned(),
         format!("?{}", too_many.join("&")),
     ] {
-        let Err((status, body)) = try_open(&server, &query, &[]).await else {
+        let Err((status, body)) = try_open(&server, &with_token(&server, &query), &[]).await else {
             panic!("{query} is refused");
         };
         assert_eq!(status, 400, "{query}");
@@ -474,9 +506,9 @@ async fn bad_connect_queries_are_refused_before_the_upgrade() {
     }
 }
 
-#[tokio::test]
-async fn a_frame_over_64_kib_closes_with_1009() {
-    let server = Server::start();
+both_modes!(a_frame_over_64_kib_closes_with_1009);
+async fn a_frame_over_64_kib_closes_with_1009(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let mut socket = open(&server, "").await;
     let data = "x".repeat(65 * 1024);
     send(
@@ -489,9 +521,9 @@ async fn a_frame_over_64_kib_closes_with_1009() {
     assert_eq!(code, 1009);
 }
 
-#[tokio::test]
-async fn invalid_utf8_closes_with_1007() {
-    let server = Server::start();
+both_modes!(invalid_utf8_closes_with_1007);
+async fn invalid_utf8_closes_with_1007(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
     let mut socket = open(&server, "").await;
     let frame = Frame::message(vec![b'"', 0xff, 0xfe, b'"'], OpCode::Data(Data::Text), true);
     socket.send(Message::Frame(frame)).await.expect("send");
@@ -499,18 +531,19 @@ async fn invalid_utf8_closes_with_1007() {
     assert_eq!(code, 1007);
 }
 
-#[tokio::test]
-async fn origin_must_be_the_same_host_by_default() {
-    let server = Server::start();
+both_modes!(origin_must_be_the_same_host_by_default);
+async fn origin_must_be_the_same_host_by_default(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
+    let query = with_token(&server, "");
     let same_host = format!("http://{}", server.addr);
-    assert!(try_open(&server, "", &[]).await.is_ok(), "no Origin");
+    assert!(try_open(&server, &query, &[]).await.is_ok(), "no Origin");
     assert!(
-        try_open(&server, "", &[("origin", &same_host)])
+        try_open(&server, &query, &[("origin", &same_host)])
             .await
             .is_ok()
     );
     for origin in ["http://evil.example", "null", "http://127.0.0.1:1"] {
-        let Err((status, body)) = try_open(&server, "", &[("origin", origin)]).await else {
+        let Err((status, body)) = try_open(&server, &query, &[("origin", origin)]).await else {
             panic!("{origin} is refused");
         };
         assert_eq!(status, 403, "{origin}");
@@ -518,26 +551,32 @@ async fn origin_must_be_the_same_host_by_default() {
     }
 }
 
-#[tokio::test]
-async fn allowed_origins_replace_the_same_host_rule() {
-    let server = Server::start_with(&[(
-        "ALLOWED_ORIGINS",
-        "https://app.example, https://admin.example/",
-    )]);
+both_modes!(allowed_origins_replace_the_same_host_rule);
+async fn allowed_origins_replace_the_same_host_rule(mode: AuthMode) {
+    let server = Server::start_in(
+        mode,
+        &[(
+            "ALLOWED_ORIGINS",
+            "https://app.example, https://admin.example/",
+        )],
+    );
+    let query = with_token(&server, "");
     for origin in ["https://app.example", "https://admin.example"] {
         assert!(
-            try_open(&server, "", &[("origin", origin)]).await.is_ok(),
+            try_open(&server, &query, &[("origin", origin)])
+                .await
+                .is_ok(),
             "{origin}"
         );
     }
     let same_host = format!("http://{}", server.addr);
-    let refused = try_open(&server, "", &[("origin", &same_host)]).await;
+    let refused = try_open(&server, &query, &[("origin", &same_host)]).await;
     assert_eq!(refused.err().map(|(status, _)| status), Some(403));
 }
 
-#[tokio::test]
-async fn a_client_that_stops_reading_is_cut_off_and_can_resume() {
-    let server = Server::start_with(&[("QUEUE_LEN", "4")]);
+both_modes!(a_client_that_stops_reading_is_cut_off_and_can_resume);
+async fn a_client_that_stops_reading_is_cut_off_and_can_resume(mode: AuthMode) {
+    let server = Server::start_in(mode, &[("QUEUE_LEN", "4")]);
     let mut socket = subscribed(&server, &["bulk"]).await;
     // Far more than the socket buffers and the queue hold while nobody reads.
     let payload = "x".repeat(60 * 1024);
@@ -569,12 +608,12 @@ async fn a_client_that_stops_reading_is_cut_off_and_can_resume() {
 
 /// Does the upgrade by hand, then only reads: never a pong. Returns the opcodes of the
 /// frames received and how long the server kept the connection.
-fn silent_peer(addr: SocketAddr) -> (Vec<u8>, Duration) {
+fn silent_peer(addr: SocketAddr, query: &str) -> (Vec<u8>, Duration) {
     let mut stream = StdTcpStream::connect(addr).expect("connect");
     stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
     write!(
         stream,
-        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        "GET /ws{query} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     .expect("send the handshake");
@@ -614,9 +653,9 @@ fn silent_peer(addr: SocketAddr) -> (Vec<u8>, Duration) {
     (opcodes, started.elapsed())
 }
 
-#[tokio::test]
-async fn peers_that_stop_answering_pings_are_dropped() {
-    let server = Server::start_with(&[("WS_PING_SECS", "1")]);
+both_modes!(peers_that_stop_answering_pings_are_dropped);
+async fn peers_that_stop_answering_pings_are_dropped(mode: AuthMode) {
+    let server = Server::start_in(mode, &[("WS_PING_SECS", "1")]);
     let mut answering = subscribed(&server, &["alive"]).await;
     // tungstenite answers pings while it reads, so keep reading in the background.
     let (frames, mut received) = tokio::sync::mpsc::unbounded_channel();
@@ -629,7 +668,8 @@ async fn peers_that_stop_answering_pings_are_dropped() {
     });
 
     let addr = server.addr;
-    let (opcodes, lived) = tokio::task::spawn_blocking(move || silent_peer(addr))
+    let query = with_token(&server, "");
+    let (opcodes, lived) = tokio::task::spawn_blocking(move || silent_peer(addr, &query))
         .await
         .expect("the silent peer");
     assert!(opcodes.contains(&0x9), "pinged before being dropped");
@@ -644,9 +684,9 @@ async fn peers_that_stop_answering_pings_are_dropped() {
     assert_eq!(message_id(&frame), id);
 }
 
-#[tokio::test]
-async fn shutdown_closes_every_socket_with_1001() {
-    let mut server = Server::start();
+both_modes!(shutdown_closes_every_socket_with_1001);
+async fn shutdown_closes_every_socket_with_1001(mode: AuthMode) {
+    let mut server = Server::start_in(mode, &[]);
     let mut sockets = Vec::new();
     // Enough that exiting without waiting for the sockets would cut some of them off.
     for _ in 0..200 {
