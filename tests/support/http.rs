@@ -56,7 +56,24 @@ pub async fn request(
 
 /// Writes `raw` as it is and parses whatever comes back.
 pub async fn send_raw(addr: SocketAddr, raw: &[u8]) -> std::io::Result<Response> {
-    let mut stream = TcpStream::connect(addr).await?;
+    let stream = TcpStream::connect(addr).await?;
+    exchange(stream, raw).await
+}
+
+/// A connection from the loopback address `127.0.0.{last}`: distinct addresses play
+/// distinct clients.
+pub async fn connect_from(last: u8, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from(([127, 0, 0, last], 0)))?;
+    socket.connect(addr).await
+}
+
+/// [`send_raw`] from `127.0.0.{last}`.
+pub async fn send_raw_from(last: u8, addr: SocketAddr, raw: &[u8]) -> std::io::Result<Response> {
+    exchange(connect_from(last, addr).await?, raw).await
+}
+
+async fn exchange(mut stream: TcpStream, raw: &[u8]) -> std::io::Result<Response> {
     stream.write_all(raw).await?;
     let mut reply = Vec::new();
     // The server may answer before reading a body it refuses (413) and then reset
@@ -239,6 +256,12 @@ impl EventStream {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The connection, for a test that goes on with it by hand (what was read ahead of
+    /// the body is dropped).
+    pub fn into_inner(self) -> TcpStream {
+        self.reader.into_inner()
     }
 
     /// The next event (comments and `retry:` skipped); `None` when the response ended.

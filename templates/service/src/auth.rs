@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, header};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::policy::{Decision, Identity, Mode, Pattern, Refusal, User};
@@ -93,10 +94,23 @@ fn cookie_value<'a>(header: &'a [u8], name: &str) -> Option<&'a str> {
         .filter(|value| !value.is_empty())
 }
 
-/// Compares in constant time, length included, so the response timing does not
-/// reveal how much of a guess was right.
-pub fn token_matches(presented: &str, token: &[u8]) -> bool {
-    presented.as_bytes().ct_eq(token).into()
+/// A secret token (the `PUBLISH_TOKEN`), kept as its SHA-256 digest. A presented token
+/// is hashed too and the two digests compared in constant time: the comparison always
+/// covers 32 bytes, so neither how much of a guess was right nor how long the secret
+/// is shows in the response time. Hashing takes a time that depends only on the
+/// presented token's length, which its sender knows anyway.
+#[derive(Clone)]
+pub struct SecretToken([u8; 32]);
+
+impl SecretToken {
+    pub fn new(token: &str) -> Self {
+        Self(Sha256::digest(token.as_bytes()).into())
+    }
+
+    pub fn matches(&self, presented: &str) -> bool {
+        let presented: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        presented.ct_eq(&self.0).into()
+    }
 }
 
 /// The key tokens are checked against. Its kind pins the one algorithm accepted.
@@ -242,7 +256,7 @@ pub struct Auth {
     validation: Validation,
     issuer: Option<String>,
     audience: Option<String>,
-    publish_token: Option<Box<[u8]>>,
+    publish_token: Option<SecretToken>,
 }
 
 impl Auth {
@@ -294,7 +308,7 @@ impl Auth {
             validation,
             issuer: settings.issuer,
             audience: settings.audience,
-            publish_token: settings.publish_token.map(|t| t.into_bytes().into()),
+            publish_token: settings.publish_token.as_deref().map(SecretToken::new),
         })
     }
 
@@ -308,8 +322,8 @@ impl Auth {
         };
         if self
             .publish_token
-            .as_deref()
-            .is_some_and(|publish_token| token_matches(token, publish_token))
+            .as_ref()
+            .is_some_and(|publish_token| publish_token.matches(token))
         {
             return Ok(Some(Identity::Server));
         }
@@ -631,8 +645,10 @@ mod tests {
             auth.identify(Some("s3cret-publish")),
             Ok(Some(Identity::Server))
         );
+        let secret = SecretToken::new("s3cret-publish");
+        assert!(secret.matches("s3cret-publish"));
         for wrong in ["s3cret-publis", "s3cret-publish!", "S3cret-publish", ""] {
-            assert!(!token_matches(wrong, b"s3cret-publish"), "{wrong:?}");
+            assert!(!secret.matches(wrong), "{wrong:?}");
             assert!(auth.identify(Some(wrong)).is_err(), "{wrong:?}");
         }
         // Without authorization other tokens prove nothing, and refuse nothing.

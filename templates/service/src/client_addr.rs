@@ -7,11 +7,15 @@
 //! request's headers. The Origin check reads the scheme and host the client used
 //! through [`ServedAs`].
 
-use std::net::IpAddr;
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr};
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use ipnet::IpNet;
 
+use crate::AppState;
 pub use crate::engine::events::Peer;
 
 /// The proxies whose forwarding headers are believed (`TRUSTED_PROXIES`). Empty by
@@ -86,6 +90,29 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) ->
     nearest
 }
 
+/// The client's address ([`client_ip`]) as a handler argument. A request that did not
+/// come through the engine (a router called directly, as in a unit test) has no
+/// [`Peer`] and counts as `0.0.0.0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        let trusted = &state.config.trusted_proxies;
+        Ok(Self(client_ip(peer_ip(parts), &parts.headers, trusted)))
+    }
+}
+
+/// The TCP peer of a request through the router; `0.0.0.0` without a [`Peer`].
+fn peer_ip(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<Peer>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.addr.ip())
+}
+
 /// The address that per-address limits count: IPv4 addresses as they are, IPv6 ones
 /// by their /64, which is what one subscriber line is usually given (one client can
 /// use every address in it).
@@ -101,12 +128,21 @@ pub fn limit_key(ip: IpAddr) -> IpAddr {
 
 /// The scheme and host (with port) the client addressed: what the request says, or,
 /// from a trusted proxy, what the proxy forwarded (`X-Forwarded-Proto`,
-/// `X-Forwarded-Host`, falling back to `Host`).
+/// `X-Forwarded-Host`, falling back to `Host`). Also a handler argument.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServedAs {
     pub scheme: String,
     /// `host[:port]` as sent; `None` without a `Host` header.
     pub host: Option<String>,
+}
+
+impl FromRequestParts<AppState> for ServedAs {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        let trusted = &state.config.trusted_proxies;
+        Ok(Self::of(peer_ip(parts), &parts.headers, trusted))
+    }
 }
 
 impl ServedAs {

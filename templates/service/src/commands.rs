@@ -11,6 +11,10 @@
 //! (`code`: `unauthorized`, `forbidden`, `limit` or `bad_request`; `message`). A
 //! refused or malformed frame gets an `error` frame; the connection stays.
 //!
+//! The `data` of a `publish` frame follows the content rules of `POST /publish`
+//! (`publish.rs`: nesting, lone surrogates, numbers out of range), refused with
+//! `bad_request`.
+//!
 //! Every `subscribe` and `publish` frame asks the policy (`policy.rs`) with the
 //! connection's identity, the one its token proved at connect or at its last
 //! `refresh`. A refresh may extend the connection (the engine closes it with 4001 when
@@ -22,6 +26,7 @@
 //! engine's (`engine/ws.rs`), which calls [`Session::command`] for every text frame.
 
 use std::borrow::Cow;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -41,7 +46,8 @@ use crate::id::Id;
 use crate::message::{Envelope, Message};
 use crate::params::MAX_CHANNELS_PER_CLIENT;
 use crate::policy::{self, Identity};
-use crate::publish;
+use crate::publish::{self, Content};
+use crate::throttle::Throttle;
 use tokio::time::Instant;
 
 /// Shown with every malformed frame.
@@ -160,6 +166,9 @@ pub struct Session {
     hub: Arc<Hub>,
     config: Arc<Config>,
     events: SharedEvents,
+    /// Where the connection comes from, for the failed-authentication throttle.
+    client: IpAddr,
+    throttle: Arc<Throttle>,
     /// What the connection's token proved; `None` without one.
     identity: Option<Identity>,
     /// When that token expires.
@@ -183,7 +192,7 @@ impl Session {
         hub: Arc<Hub>,
         config: Arc<Config>,
         events: SharedEvents,
-        identity: Option<Identity>,
+        (identity, client, throttle): (Option<Identity>, IpAddr, Arc<Throttle>),
     ) -> Self {
         Self {
             subscriber,
@@ -191,6 +200,8 @@ impl Session {
             hub,
             config,
             events,
+            client,
+            throttle,
             expires: expiry::deadline(identity.as_ref()),
             identity,
             replaying: None,
@@ -256,7 +267,9 @@ impl Session {
                 let data = frame
                     .data
                     .ok_or_else(|| Refused::bad_request("a publish frame needs \"data\""))?;
-                let id = publish::submit(&self.hub, channel.clone(), data)
+                let content = Content::check(data)
+                    .map_err(|e| Refused::bad_request(format!("invalid data: {e}")))?;
+                let id = publish::submit(&self.hub, channel.clone(), content)
                     .await
                     .map_err(|e| Refused {
                         reason: Refusal::Limit,
@@ -276,7 +289,14 @@ impl Session {
     /// longer grants are unsubscribed (an `unsubscribed` frame each). A token that does
     /// not verify changes nothing.
     async fn refresh(&mut self, token: &str) -> Result<Vec<Frame>, Refused> {
-        let identity = self.config.auth.identify(Some(token))?.ok_or_else(|| {
+        let identified = self
+            .throttle
+            .identify(&self.config.auth, self.client, Some(token))
+            .map_err(|limited| Refused {
+                reason: Refusal::Limit,
+                message: limited.message,
+            })?;
+        let identity = identified?.ok_or_else(|| {
             Refused::bad_request("tokens are not checked (AUTH_MODE=none): nothing to refresh")
         })?;
         if let Some(current) = &self.identity

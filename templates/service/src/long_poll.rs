@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,7 +26,7 @@ use tokio::time::Instant;
 
 use crate::AppState;
 use crate::auth::{self, Cookie};
-use crate::client_addr::Peer;
+use crate::client_addr::{self, ClientIp};
 use crate::engine::direct::{self, Answer, Answered};
 use crate::engine::events::{Delivery, Open, SharedEvents, Transport};
 use crate::error::ApiError;
@@ -35,6 +35,7 @@ use crate::hub::{Replay, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
 use crate::params;
+use crate::rules;
 use crate::shutdown::Shutdown;
 
 /// Seconds a poll is held by default: under the 30-60 s after which proxies commonly
@@ -64,12 +65,11 @@ pub fn encode(envelope: &Envelope<'_>) -> Bytes {
 /// `GET /poll` on a connection hyper serves (see [`Answer`] for the others).
 async fn poll(
     State(state): State<AppState>,
-    Extension(peer): Extension<Peer>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let token = auth::presented_in(&headers, &query, Cookie::Accepted);
-    let client = params::client_key(peer, &headers, &state.config);
     let reply = match start(&state, client, &query, token).await? {
         Start::Now(reply) => reply,
         Start::Held(held) => {
@@ -92,16 +92,22 @@ impl Answer for AppState {
             return Answered::ToHyper;
         };
         let mut shutdown = self.shutdown.clone();
-        let token = auth::presented_in(&request.headers, &query, Cookie::Accepted);
-        let client = params::client_key(request.peer, &request.headers, &self.config);
-        let started = start(self, client, &query, token).await;
+        let headers = &request.headers;
+        let token = auth::presented_in(headers, &query, Cookie::Accepted);
+        let trusted = &self.config.trusted_proxies;
+        let client = client_addr::client_ip(request.peer.addr.ip(), headers, trusted);
+        let started = match rules::check(headers) {
+            Ok(()) => start(self, client, &query, token).await,
+            Err(error) => Err(error),
+        };
         let committed = request
             .commit(stream, started, &mut shutdown, &self.events)
             .await;
         let Some(start) = committed else {
             return Answered::Close;
         };
-        tracing::debug!(uri = %request.uri, "poll");
+        // The path only: the query may hold `?token=`, which no log may show.
+        tracing::debug!(path = request.uri.path(), "poll");
         let reply = match start {
             Start::Now(reply) => reply,
             Start::Held(held) => {
@@ -155,7 +161,7 @@ async fn start(
 ) -> Result<Start, ApiError> {
     let channels = params::channels(query)?;
     // A token that fails verification counts as none: public channels still open.
-    let caller = state.config.auth.identify(token);
+    let caller = state.throttle.identify(&state.config.auth, client, token)?;
     let policy = &state.config.policy;
     auth::decide(&caller, |who| policy.may_subscribe_all(&channels, who))?;
     let who = caller.ok().flatten();
@@ -172,7 +178,7 @@ async fn start(
     }
     // Subscribing replays what was published since the read atomically with
     // registering, so nothing falls in between.
-    let mut subscriber = state.hub.subscriber(client);
+    let mut subscriber = state.hub.subscriber(client_addr::limit_key(client));
     let mut shutdown = state.shutdown.clone();
     let replay = tokio::select! {
         replay = subscriber.subscribe(&channels, Some(batch.cursor)) => replay?,

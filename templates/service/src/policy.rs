@@ -239,28 +239,45 @@ impl Policy {
         }
     }
 
-    /// May `who` publish to `channel`?
-    pub fn may_publish(&self, channel: &ChannelName, who: Option<&Identity>) -> Decision {
+    /// May `who` publish to some channel? `POST /publish` asks this before it reads the
+    /// body, so that a caller who may publish nowhere learns nothing about the body's
+    /// rules; [`Policy::may_publish`] asks it first too.
+    pub fn may_publish_anywhere(&self, who: Option<&Identity>) -> Decision {
         match (self.mode, who) {
             (_, Some(Identity::Server)) => Ok(()),
             (Mode::None, _) if !self.publish_token_set => Ok(()),
             (Mode::None, _) => Err(Refusal::Unauthorized(
                 "publishing needs the PUBLISH_TOKEN, as `Authorization: Bearer <token>`".into(),
             )),
-            (Mode::Jwt, None) => Err(Refusal::Unauthorized(format!(
-                "publishing to {channel:?} needs a token: the PUBLISH_TOKEN or a JWT whose \
-                 `publish` claim grants the channel, as `Authorization: Bearer <token>`"
-            ))),
-            (Mode::Jwt, Some(Identity::User(user))) => {
-                if any_matches(&user.publish, channel.as_str()) {
-                    Ok(())
-                } else {
-                    Err(Refusal::Forbidden(format!(
-                        "the token does not grant publishing to {channel:?}: add a matching \
-                         pattern to its `publish` claim"
-                    )))
-                }
+            (Mode::Jwt, None) => Err(Refusal::Unauthorized(
+                "publishing needs a token: the PUBLISH_TOKEN or a JWT whose `publish` claim \
+                 grants the channel, as `Authorization: Bearer <token>`"
+                    .into(),
+            )),
+            (Mode::Jwt, Some(Identity::User(user))) if user.publish.is_empty() => {
+                Err(Refusal::Forbidden(
+                    "the token grants publishing to no channel: add patterns to its \
+                     `publish` claim"
+                        .into(),
+                ))
             }
+            (Mode::Jwt, Some(Identity::User(_))) => Ok(()),
+        }
+    }
+
+    /// May `who` publish to `channel`?
+    pub fn may_publish(&self, channel: &ChannelName, who: Option<&Identity>) -> Decision {
+        self.may_publish_anywhere(who)?;
+        match (self.mode, who) {
+            (Mode::Jwt, Some(Identity::User(user)))
+                if !any_matches(&user.publish, channel.as_str()) =>
+            {
+                Err(Refusal::Forbidden(format!(
+                    "the token does not grant publishing to {channel:?}: add a matching \
+                     pattern to its `publish` claim"
+                )))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -427,6 +444,22 @@ mod tests {
         }
         let refusal = policy.may_publish(&channel("news"), None).unwrap_err();
         assert_eq!(refusal.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[test]
+    fn who_may_publish_nowhere_is_known_before_the_channel() {
+        let policy = jwt("news");
+        let reader = user("42", "*", "");
+        let refusal = policy.may_publish_anywhere(Some(&reader)).unwrap_err();
+        assert_eq!(refusal.status(), StatusCode::FORBIDDEN);
+        let refusal = policy.may_publish_anywhere(None).unwrap_err();
+        assert_eq!(refusal.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            policy
+                .may_publish_anywhere(Some(&user("42", "", "room:*")))
+                .is_ok()
+        );
+        assert!(policy.may_publish_anywhere(Some(&Identity::Server)).is_ok());
     }
 
     #[test]

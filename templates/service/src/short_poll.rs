@@ -20,6 +20,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::AppState;
 use crate::auth::{self, Cookie};
+use crate::client_addr::ClientIp;
 use crate::engine::events::{Delivery, Transport};
 use crate::error::ApiError;
 use crate::id::Id;
@@ -43,13 +44,14 @@ pub fn encode(envelope: &Envelope<'_>) -> Bytes {
 
 async fn messages(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let channels = params::channels(&query)?;
     let token = auth::presented_in(&headers, &query, Cookie::Accepted);
     // A token that fails verification counts as none: public channels still open.
-    let caller = state.config.auth.identify(token);
+    let caller = state.throttle.identify(&state.config.auth, client, token)?;
     let policy = &state.config.policy;
     auth::decide(&caller, |who| policy.may_subscribe_all(&channels, who))?;
     let cursor = params::id(&query, "cursor")?;

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -34,7 +34,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 
 use crate::AppState;
 use crate::auth::{self, Cookie};
-use crate::client_addr::Peer;
+use crate::client_addr::{self, ClientIp};
 use crate::engine::direct::{self, Answer, Answered};
 use crate::engine::events::{Delivery, Open, SharedEvents, Transport};
 use crate::engine::outbox::{self, BATCH, StreamStep};
@@ -44,6 +44,7 @@ use crate::hub::{Piece, Replay, Rest, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
 use crate::params;
+use crate::rules;
 use crate::shutdown::Shutdown;
 
 /// Comment lines keep idle connections alive through proxies that cut them at 30-60 s:
@@ -75,13 +76,12 @@ pub fn encode(envelope: &Envelope<'_>) -> Bytes {
 /// `GET /events` on a connection hyper serves (see [`Answer`] for the others).
 async fn events(
     State(state): State<AppState>,
-    Extension(peer): Extension<Peer>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let last_event_id = headers.get("last-event-id").map(HeaderValue::as_bytes);
     let token = auth::presented_in(&headers, &query, Cookie::Accepted);
-    let client = params::client_key(peer, &headers, &state.config);
     let opened = open(&state, client, &query, last_event_id, token).await?;
     let stream = Stream::new(opened, &state);
     Ok((HEADERS, Body::new(stream)).into_response())
@@ -101,18 +101,23 @@ impl Answer for AppState {
             return Answered::ToHyper;
         };
         let mut shutdown = self.shutdown.clone();
-        let token = auth::presented_in(&request.headers, &query, Cookie::Accepted);
-        let last_event_id = request.headers.get("last-event-id");
-        let last_event_id = last_event_id.map(HeaderValue::as_bytes);
-        let client = params::client_key(request.peer, &request.headers, &self.config);
-        let opened = open(self, client, &query, last_event_id, token).await;
+        let headers = &request.headers;
+        let token = auth::presented_in(headers, &query, Cookie::Accepted);
+        let last_event_id = headers.get("last-event-id").map(HeaderValue::as_bytes);
+        let trusted = &self.config.trusted_proxies;
+        let client = client_addr::client_ip(request.peer.addr.ip(), headers, trusted);
+        let opened = match rules::check(headers) {
+            Ok(()) => open(self, client, &query, last_event_id, token).await,
+            Err(error) => Err(error),
+        };
         let committed = request
             .commit(stream, opened, &mut shutdown, &self.events)
             .await;
         let Some(mut opened) = committed else {
             return Answered::Close;
         };
-        tracing::debug!(uri = %request.uri, "event stream opened");
+        // The path only: the query may hold `?token=`, which no log may show.
+        tracing::debug!(path = request.uri.path(), "event stream opened");
         let _open = Open::new(&self.events, Transport::EventStream);
         let mut head = request.ok_head(&HEADERS, None, true);
         // Its headers are not needed for the rest of what can be a days-long stream.
@@ -156,7 +161,7 @@ async fn open(
 ) -> Result<Opened, ApiError> {
     let channels = params::channels(query)?;
     // A token that fails verification counts as none: public channels still open.
-    let caller = state.config.auth.identify(token);
+    let caller = state.throttle.identify(&state.config.auth, client, token)?;
     let policy = &state.config.policy;
     auth::decide(&caller, |who| policy.may_subscribe_all(&channels, who))?;
     let who = caller.ok().flatten();
@@ -172,7 +177,7 @@ async fn open(
         ),
         None => params::id(query, "last_event_id")?,
     };
-    let mut subscriber = state.hub.subscriber(client);
+    let mut subscriber = state.hub.subscriber(client_addr::limit_key(client));
     let replay = subscriber.subscribe(&channels, since).await?;
 
     let mut first = BytesMut::new();
@@ -447,10 +452,16 @@ async fn pump(
                 report(outbox.flush());
             }
             Step::KeepAlive => outbox.write_idle(Bytes::from_static(KEEP_ALIVE_COMMENT)),
-            Step::Readable => match stream.try_read(&mut [0; 64]) {
+            // A client sends nothing after its request: bytes now are a body or junk,
+            // and reading them would cost CPU for as long as it keeps sending, so
+            // the stream ends at the first (a real client reconnects). One byte is
+            // read to tell them from a close, or from stale readiness (`WouldBlock`).
+            Step::Readable => match stream.try_read(&mut [0; 1]) {
                 Ok(0) => return Ok(()),
-                // Anything else it sends is ignored, as hyper would.
-                Ok(_) => {}
+                Ok(_) => {
+                    tracing::debug!("an event stream's client sent bytes; closing");
+                    return Ok(());
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             },

@@ -21,7 +21,7 @@ pub use crate::commands::encode;
 
 use crate::AppState;
 use crate::auth::{self, Cookie};
-use crate::client_addr::Peer;
+use crate::client_addr::{self, ClientIp, ServedAs};
 use crate::commands::Session;
 use crate::engine::ws::{self, Settings};
 use crate::error::ApiError;
@@ -37,16 +37,13 @@ pub fn routes() -> Router<AppState> {
 /// back.
 async fn connect(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    served: ServedAs,
     Query(query): Query<Vec<(String, String)>>,
     mut request: Request,
 ) -> Result<Response, ApiError> {
     let headers = request.headers();
-    if !ws::origin_allowed(headers, &state.config.allowed_origins) {
-        return Err(ApiError {
-            status: StatusCode::FORBIDDEN,
-            message: "Origin not allowed; list it in ALLOWED_ORIGINS".into(),
-        });
-    }
+    state.config.origins.check(headers, &served)?;
     // Before the handshake is checked, so that a plain GET learns the verdict too.
     let token = auth::presented_in(headers, &query, Cookie::Accepted);
     let channels = if query.iter().any(|(key, _)| key == "channel") {
@@ -55,11 +52,11 @@ async fn connect(
         Vec::new()
     };
     // A token that fails verification counts as none: public channels still open.
-    let caller = state.config.auth.identify(token);
+    let caller = state.throttle.identify(&state.config.auth, client, token)?;
     let policy = &state.config.policy;
     auth::decide(&caller, |who| policy.may_subscribe_all(&channels, who))?;
     let who = caller.ok().flatten();
-    let accept = ws::accept_key(headers)?;
+    let accept = ws::accept_key(&request)?;
     let since = params::id(&query, "since")?;
     let Some(open) = state.sockets.upgrade() else {
         return Err(ApiError {
@@ -70,15 +67,7 @@ async fn connect(
 
     // Subscribing before the upgrade answers hub errors with a status, and nothing
     // published after the handshake can be missed.
-    let peer = request.extensions().get::<Peer>().copied();
-    let Some(peer) = peer else {
-        return Err(ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: "the connection's peer is unknown; see engine/serve.rs".into(),
-        });
-    };
-    let client = params::client_key(peer, request.headers(), &state.config);
-    let mut subscriber = state.hub.subscriber(client);
+    let mut subscriber = state.hub.subscriber(client_addr::limit_key(client));
     let replay = if channels.is_empty() {
         Replay::Messages(Vec::new())
     } else {
@@ -89,7 +78,7 @@ async fn connect(
         Arc::clone(&state.hub),
         Arc::clone(&state.config),
         Arc::clone(&state.events),
-        who,
+        (who, client, Arc::clone(&state.throttle)),
     );
     let first = session.subscribed(channels, replay);
     let settings = Settings {

@@ -439,6 +439,79 @@ async fn publish_frames_need_the_token_when_one_is_set() {
     }
 }
 
+both_modes!(publish_frames_follow_the_content_rules_of_post_publish);
+async fn publish_frames_follow_the_content_rules_of_post_publish(mode: AuthMode) {
+    let server = Server::start_in(mode, &[]);
+    let mut listener = subscribed(&server, &["room"]).await;
+    let mut publisher = open(&server, "").await;
+    let deep = |depth: usize| format!("{}0{}", "[".repeat(depth), "]".repeat(depth));
+    for (what, data, rule) in [
+        ("nested 65 deep", deep(65), "deeper than 64"),
+        ("nested 20,000 deep", deep(20_000), "deeper than 64"),
+        ("a lone surrogate", r#""\ud800""#.to_owned(), "surrogate"),
+        (
+            "a number out of range",
+            "1e999999".to_owned(),
+            "out of range",
+        ),
+    ] {
+        let frame = format!(r#"{{"type":"publish","channel":"room","data":{data}}}"#);
+        publisher.send(Message::text(frame)).await.expect("send");
+        let refused = next(&mut publisher).await;
+        assert_eq!(refused["type"], "error", "{what}: {refused}");
+        assert_eq!(refused["code"], "bad_request", "{what}: {refused}");
+        let message = refused["message"].as_str().expect("a message");
+        assert!(message.contains(rule), "{what}: {message}");
+    }
+    // The connection stays, and what follows the rules is published; the listener got
+    // nothing of the refused ones.
+    let edge = format!(
+        r#"{{"type":"publish","channel":"room","data":{}}}"#,
+        deep(64)
+    );
+    publisher.send(Message::text(edge)).await.expect("send");
+    let published = next(&mut publisher).await;
+    assert_eq!(published["type"], "published", "{published}");
+    let delivered = next(&mut listener).await;
+    assert_eq!(message_id(&delivered), published["id"].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn a_lower_case_bearer_may_publish_and_no_token_reaches_the_log() {
+    let server = Server::start_with(&[("PUBLISH_TOKEN", "s3cret-ws-token"), ("RUST_LOG", "trace")]);
+    let mut socket = try_open(&server, "", &[("authorization", "bearer s3cret-ws-token")])
+        .await
+        .expect("the token is accepted");
+    send(
+        &mut socket,
+        json!({"type": "publish", "channel": "room", "data": 1}),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["type"], "published");
+    // A refresh frame carries a token in the frame itself (refused here: AUTH_MODE is
+    // none), and one in the query at connect.
+    send(
+        &mut socket,
+        json!({"type": "refresh", "token": "s3cret-ws-token-refresh"}),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["type"], "error");
+    let mut by_query = open(&server, "?token=s3cret-ws-token-query&channel=room").await;
+    assert_eq!(next(&mut by_query).await["type"], "subscribed");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = server.log();
+    assert!(log.contains("TRACE"), "trace logging is on: {log}");
+    let leaks: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("s3cret-ws-token"))
+        .collect();
+    assert!(
+        leaks.is_empty(),
+        "a token reached the log:\n{}",
+        leaks.join("\n")
+    );
+}
+
 both_modes!(malformed_frames_get_an_error_and_the_connection_stays);
 async fn malformed_frames_get_an_error_and_the_connection_stays(mode: AuthMode) {
     let server = Server::start_in(mode, &[]);

@@ -44,6 +44,31 @@ pub trait Events: Send + Sync + 'static {
 pub struct Peer {
     /// The TCP peer: the client itself, or a proxy in front of it.
     pub addr: SocketAddr,
+    /// Whether the [`Gate`] admitted the connection. One it did not is served a single
+    /// request through the router, which refuses it (or answers a health check), and
+    /// then closed.
+    pub admitted: bool,
+}
+
+/// Decides, once per accepted connection and before anything is read from it, whether
+/// it is served: the team's connection caps (`src/connections.rs`).
+pub trait Gate: Send + Sync + 'static {
+    /// What an admitted or refused connection holds while it is open; dropping it
+    /// gives the place back.
+    type Place: Send + Sync + 'static;
+
+    fn admit(&self, peer: SocketAddr) -> Admission<Self::Place>;
+}
+
+/// What a [`Gate`] decided about a new connection.
+pub enum Admission<P> {
+    /// Served as usual.
+    Admitted(P),
+    /// Over a cap: one request, answered by the router with `admitted: false` in its
+    /// [`Peer`], with a short deadline for its head; then the connection is closed.
+    Refused(P),
+    /// Closed at once, unread: even refusing it would cost more than the gate allows.
+    Dropped,
 }
 
 /// The shared handle every part of the engine reports through.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::Response;
 use base64::Engine;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -35,6 +35,7 @@ use tokio_tungstenite::tungstenite::{self, Message as Frame, Utf8Bytes};
 use crate::engine::deadline::WriteDeadline;
 use crate::engine::events::{Open, SharedEvents, Transport};
 use crate::engine::outbox::{Outbox, Shared, StreamStep};
+use crate::engine::serve::Held;
 use crate::error::ApiError;
 use crate::message::Message;
 use crate::shutdown::Shutdown;
@@ -121,8 +122,13 @@ pub fn upgrade(
     settings: Settings,
     shutdown: Shutdown,
 ) -> Response {
-    let upgrade = hyper::upgrade::on(request);
-    tokio::spawn(run(session, upgrade, first, settings, shutdown));
+    let upgrade = hyper::upgrade::on(&mut *request);
+    // The connection's place under the connection caps leaves hyper with it.
+    let held = request.extensions_mut().remove::<Held>();
+    tokio::spawn(async move {
+        let _held = held;
+        run(session, upgrade, first, settings, shutdown).await;
+    });
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
@@ -132,9 +138,16 @@ pub fn upgrade(
     response
 }
 
-/// Checks an opening handshake (RFC 6455 4.2.1) and computes its
+/// Checks an opening handshake (RFC 6455 4.2.1): a `GET` over HTTP/1.1 with the
+/// upgrade headers and a key of 16 bytes in base64. Computes its
 /// `Sec-WebSocket-Accept` answer.
-pub fn accept_key(headers: &HeaderMap) -> Result<HeaderValue, ApiError> {
+pub fn accept_key(request: &axum::extract::Request) -> Result<HeaderValue, ApiError> {
+    if request.method() != Method::GET || request.version() != Version::HTTP_11 {
+        return Err(ApiError::bad_request(
+            "a WebSocket opens with a GET over HTTP/1.1",
+        ));
+    }
+    let headers = request.headers();
     let has = |name: HeaderName, token: &str| {
         headers.get_all(name).iter().any(|value| {
             value
@@ -153,10 +166,20 @@ pub fn accept_key(headers: &HeaderMap) -> Result<HeaderValue, ApiError> {
             "send `Sec-WebSocket-Version: 13`: no other version is spoken",
         ));
     }
-    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
-        return Err(ApiError::bad_request(
-            "the handshake needs a `Sec-WebSocket-Key`",
-        ));
+    let mut keys = headers.get_all(header::SEC_WEBSOCKET_KEY).iter();
+    let key = match (keys.next(), keys.next()) {
+        (Some(key), None)
+            if base64::engine::general_purpose::STANDARD
+                .decode(key.as_bytes())
+                .is_ok_and(|nonce| nonce.len() == 16) =>
+        {
+            key
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "the handshake needs one `Sec-WebSocket-Key`: 16 random bytes in base64",
+            ));
+        }
     };
     let digest = Sha1::new()
         .chain_update(key.as_bytes())
@@ -168,28 +191,6 @@ pub fn accept_key(headers: &HeaderMap) -> Result<HeaderValue, ApiError> {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         message: format!("cannot answer the handshake: {e}"),
     })
-}
-
-/// Browsers send `Origin` with every WebSocket handshake and attach the user's cookies,
-/// but, unlike `fetch`, do not enforce CORS on it: without this check any site the user
-/// visits could open a socket in the user's name (cross-site WebSocket hijacking).
-/// Clients other than browsers send no `Origin` and pass.
-pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return true;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    if !allowed.is_empty() {
-        return allowed.iter().any(|a| a.eq_ignore_ascii_case(origin));
-    }
-    // Same host: the Origin's host and port are the ones this request was sent to.
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    match (origin.split_once("://"), host) {
-        (Some((_, authority)), Some(host)) => authority.eq_ignore_ascii_case(host),
-        _ => false,
-    }
 }
 
 /// A final, unmasked text frame around `payload` (RFC 6455 5.2): what a server sends.

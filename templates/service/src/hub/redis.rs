@@ -41,7 +41,7 @@ const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Limits {
     /// Messages kept per channel for resume.
     pub history_len: usize,
-    /// Encoded bytes kept per channel's stream.
+    /// Bytes of message data kept per channel for resume (the newest message always).
     pub channel_history_bytes: usize,
     /// Channels this instance follows at once, shared fairly between client addresses
     /// when full (channels nobody follows any more do not count).

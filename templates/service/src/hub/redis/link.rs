@@ -32,21 +32,48 @@ pub async fn run(hub: Arc<Hub>, client: Client, mut shutdown: Shutdown) {
     let mut backoff = MIN_BACKOFF;
     // Where the next connection fills the gap from: what the lost one had covered.
     let mut resume: Option<Id> = None;
+    // Failed attempts since the link was last up.
+    let mut failures = 0u32;
     loop {
         let mut covered = None;
+        let mut up = false;
         let error = tokio::select! {
-            error = session(&hub, &client, &mut resume, &mut covered) => error,
+            error = session(&hub, &client, &mut resume, &mut covered, &mut up) => error,
             () = shutdown.wait() => return,
         };
         hub.connection_lost();
         if let Some(covered) = covered {
             resume = Some(covered.max(hub.local().delivered));
-            backoff = MIN_BACKOFF;
         }
+        // Once the link was up, an outage starts over from the shortest delay, whether
+        // or not it followed channels: an idle instance keeps no grown delay from an
+        // old outage that would keep its first subscriber waiting after the next one.
+        if up {
+            backoff = MIN_BACKOFF;
+            failures = 0;
+        }
+        failures += 1;
         let delay = jittered(backoff);
-        tracing::warn!("Redis subscriptions lost ({error}); reconnecting in {delay:?}");
+        if failures == 1 {
+            tracing::warn!(
+                "Redis subscriptions lost ({error}); reconnecting in {delay:?}, sooner if a \
+                 client subscribes"
+            );
+        } else {
+            // Subscribing clients make attempts frequent during an outage: one warning
+            // for the outage, the attempts at debug level.
+            tracing::debug!("Redis still unreachable ({error}); retrying in {delay:?}");
+        }
+        // A client waiting for a subscription cuts the wait short (no sooner than
+        // MIN_BACKOFF, so waiting clients cannot make the link retry in a loop): when
+        // Redis is back it is followed at once rather than at the end of a long delay.
+        let asked = async {
+            tokio::time::sleep(MIN_BACKOFF).await;
+            hub.wake.notified().await;
+        };
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
+            () = asked => {}
             () = shutdown.wait() => return,
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -61,24 +88,32 @@ fn jittered(delay: Duration) -> Duration {
 }
 
 /// One connection's life; returns why it ended. `covered` becomes the id through which
-/// every message of the followed channels has been delivered once subscriptions run.
+/// every message of the followed channels has been delivered once subscriptions run;
+/// `up` becomes true once Redis has answered on the connection and every channel
+/// pending then is subscribed.
 async fn session(
     hub: &Hub,
     client: &Client,
     resume: &mut Option<Id>,
     covered: &mut Option<Id>,
+    up: &mut bool,
 ) -> String {
     let pubsub = match timed(client.get_async_pubsub()).await {
         Ok(pubsub) => pubsub,
         Err(e) => return e,
     };
     let (mut sink, mut stream) = pubsub.split();
+    // A round trip proves the link before it counts as up.
+    if let Err(e) = timed(sink.ping::<redis::Value>()).await {
+        return e;
+    }
     let mut tick = tokio::time::interval(TICK);
     let mut ticks = 0u32;
     loop {
         if let Err(e) = subscribe_pending(hub, &mut sink, resume, covered).await {
             return e;
         }
+        *up = true;
         tokio::select! {
             message = stream.next() => match message {
                 Some(message) => hub.receive(&message),
@@ -117,7 +152,7 @@ async fn subscribe_pending(
     }
     // Everything published after this is delivered live once the subscription runs.
     let before = match (*covered, *resume) {
-        (None, None) => Some(hub.store.newest().await.map_err(|e| e.to_string())?),
+        (None, None) => Some(newest(hub).await?),
         _ => None,
     };
     let names: Vec<String> = pending
@@ -137,6 +172,17 @@ async fn subscribe_pending(
         };
     }
     Ok(())
+}
+
+/// The newest id of the service. After Redis restarts, the first command on the
+/// store's connection fails (the connection is gone) while the manager reconnects; a
+/// read changes nothing, so it is tried once more rather than failing the link, whose
+/// subscribers would then wait out a reconnect delay.
+async fn newest(hub: &Hub) -> Result<Id, String> {
+    match hub.store.newest().await {
+        Ok(id) => Ok(id),
+        Err(_) => hub.store.newest().await.map_err(|e| e.to_string()),
+    }
 }
 
 /// Delivers what the channels followed before the connection broke missed meanwhile,

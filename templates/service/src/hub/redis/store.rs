@@ -1,8 +1,10 @@
 //! Redis commands: the key layout, the two Lua scripts and their timeouts.
 //!
 //! Keys, all under the configured prefix: `id` (the newest id), `epoch` (the first id of
-//! the data Redis holds), and per channel `history:<channel>` (a capped stream of
-//! messages), `last:<channel>` (its newest id) and the pub/sub channel `live:<channel>`.
+//! the data Redis holds), and per channel `history:<channel>` (a stream of messages,
+//! capped in count and bytes), `last:<channel>` (its newest id), `bytes:<channel>` (the
+//! bytes of data published on it, which `publish.lua` bounds the stream with) and the
+//! pub/sub channel `live:<channel>`.
 
 use std::future::Future;
 use std::time::Duration;
@@ -24,7 +26,7 @@ pub struct Store {
     connection: ConnectionManager,
     prefix: String,
     history_len: usize,
-    /// Encoded bytes a channel's stream keeps (`CHANNEL_HISTORY_BYTES`).
+    /// Bytes of message data a channel's stream keeps (`CHANNEL_HISTORY_BYTES`).
     history_bytes: usize,
     history_ttl_ms: u128,
     publish: Script,
@@ -102,6 +104,7 @@ impl Store {
             .key(self.key("epoch"))
             .key(self.channel_key("last:", channel))
             .key(self.channel_key("history:", channel))
+            .key(self.channel_key("bytes:", channel))
             .arg(data.get())
             .arg(self.history_len)
             .arg(self.history_ttl_ms.to_string())

@@ -1,31 +1,12 @@
 //! Query parameters shared by the subscribe endpoints.
 
-{% if strategy != "short-polling" %}
-use std::net::IpAddr;
-
-use axum::http::HeaderMap;
-
-{% endif %}
 use crate::channel::ChannelName;
-{% if strategy != "short-polling" %}
-use crate::client_addr::{self, Peer};
-use crate::config::Config;
-{% endif %}
 use crate::error::ApiError;
 use crate::id::Id;
 
 /// Channels one client may follow at once.
 pub const MAX_CHANNELS_PER_CLIENT: usize = 32;
 
-{% if strategy != "short-polling" %}
-/// The address per-address bounds (`MAX_CHANNELS_PER_ADDR`) key on: the client's
-/// own, behind trusted proxies too, with an IPv6 client's /64 as one.
-pub fn client_key(peer: Peer, headers: &HeaderMap, config: &Config) -> IpAddr {
-    let ip = client_addr::client_ip(peer.addr.ip(), headers, &config.trusted_proxies);
-    client_addr::limit_key(ip)
-}
-
-{% endif %}
 /// The `channel` parameters (repeatable), validated and deduplicated in order.
 pub fn channels(query: &[(String, String)]) -> Result<Vec<ChannelName>, ApiError> {
     let mut channels = Vec::new();
