@@ -41,7 +41,7 @@ use crate::engine::events::{Delivery, Refusal, SharedEvents, Transport};
 use crate::engine::outbox::Outbox;
 use crate::engine::ws::{self, text_frame};
 use crate::expiry;
-use crate::hub::{Hub, Replay, Subscriber};
+use crate::hub::{Hub, Piece, Replay, Rest, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
 use crate::params::MAX_CHANNELS_PER_CLIENT;
@@ -173,6 +173,17 @@ pub struct Session {
     identity: Option<Identity>,
     /// When that token expires.
     expires: Option<Instant>,
+    /// A replay whose first piece did not hold all of it; boxed, as most connections
+    /// never have one.
+    replaying: Option<Box<Replaying>>,
+}
+
+/// The rest of a replay, and messages queued for other channels that are newer than
+/// the pieces sent so far: they follow the piece that passes them, so ids reach the
+/// client in order.
+struct Replaying {
+    rest: Rest,
+    held: Vec<Arc<Message>>,
 }
 
 impl Session {
@@ -193,6 +204,7 @@ impl Session {
             throttle,
             expires: expiry::deadline(identity.as_ref()),
             identity,
+            replaying: None,
         }
     }
 
@@ -345,7 +357,14 @@ impl Session {
             }
             Replay::Messages(messages) => messages,
         };
-        if !messages.is_empty() {
+        if let Some(rest) = self.subscriber.rest() {
+            // More pieces follow (see `next_piece`): queued messages newer than this
+            // piece wait for the piece that passes them.
+            let held = self.take_queued();
+            let mut replaying = Replaying { rest, held };
+            frames.extend(replaying.merge(messages, self));
+            self.replaying = Some(Box::new(replaying));
+        } else if !messages.is_empty() {
             // Messages already queued for the other channels may be older than the
             // replay: merge them in, so ids reach the client in order and its
             // cursor never skips one. Whatever arrives later is newer than both.
@@ -358,6 +377,31 @@ impl Session {
             frames.extend(self.message_frames(&messages));
         }
         frames
+    }
+
+    /// The next piece of a replay, as frames.
+    async fn next_piece(&mut self) -> Option<Vec<Frame>> {
+        let mut replaying = self.replaying.take()?;
+        match replaying.rest.next().await {
+            Piece::Messages(messages) => {
+                let frames = replaying.merge(messages, self);
+                self.replaying = Some(replaying);
+                Some(frames)
+            }
+            Piece::Done => {
+                let held = std::mem::take(&mut replaying.held);
+                (!held.is_empty()).then(|| self.message_frames(&held))
+            }
+            Piece::Broken(reason) => {
+                // Nothing may follow an incomplete replay, or the client's cursor
+                // would pass the gap: what is queued goes, and the closed queue ends
+                // the connection; the client resumes from the last id it got.
+                tracing::debug!("ending a WebSocket mid-replay: {reason}");
+                self.take_queued();
+                self.subscriber.outbox().close();
+                None
+            }
+        }
     }
 
     /// Takes what the queue holds, leaving out channels unsubscribed since.
@@ -404,6 +448,10 @@ impl ws::Session for Session {
         }
     }
 
+    async fn more(&mut self) -> Option<Vec<Frame>> {
+        self.next_piece().await
+    }
+
     fn queued(&mut self) -> Vec<Frame> {
         let queued = self.take_queued();
         self.message_frames(&queued)
@@ -416,4 +464,19 @@ impl ws::Session for Session {
 
 fn control(frame: &ServerFrame<'_>) -> Frame {
     ws::text(server_frame(frame)).unwrap_or_else(|| Frame::Text(Utf8Bytes::default()))
+}
+
+impl Replaying {
+    /// `piece` as frames, with the held messages up to its last id merged in.
+    fn merge(&mut self, mut piece: Vec<Arc<Message>>, session: &Session) -> Vec<Frame> {
+        if let Some(last) = piece.last().map(|m| m.id) {
+            let later = self.held.partition_point(|m| m.id <= last);
+            if later > 0 {
+                piece.extend(self.held.drain(..later));
+                piece.sort_unstable_by_key(|m| m.id);
+                piece.dedup_by_key(|m| m.id);
+            }
+        }
+        session.message_frames(&piece)
+    }
 }

@@ -51,8 +51,15 @@ impl IntoResponse for ApiError {
 
 impl From<HubError> for ApiError {
     fn from(error: HubError) -> Self {
+        // A client over its own bound learns to slow down; anything else is the
+        // server's trouble.
+        let status = if error.is_client_limit() {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
         Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
+            status,
             message: error.to_string(),
         }
     }

@@ -133,6 +133,8 @@ impl Answer for AppState {
         let close = request.close || shutdown.has_begun();
         let mut response = request.ok_head(&HEADERS, Some(body.len()), close);
         response.put_slice(&body);
+        // One copy is enough to hold while a slow client reads.
+        drop(body);
         match direct::write_all(stream, &response, &mut shutdown).await {
             Ok(()) if !close => Answered::KeepAlive,
             _ => Answered::Close,
@@ -177,7 +179,7 @@ async fn start(
     }
     // Subscribing replays what was published since the read atomically with
     // registering, so nothing falls in between.
-    let mut subscriber = state.hub.subscriber();
+    let mut subscriber = state.hub.subscriber(client_addr::limit_key(client));
     let mut shutdown = state.shutdown.clone();
     let replay = tokio::select! {
         replay = subscriber.subscribe(&channels, Some(batch.cursor)) => replay?,

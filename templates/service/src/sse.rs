@@ -40,7 +40,7 @@ use crate::engine::events::{Delivery, Open, SharedEvents, Transport};
 use crate::engine::outbox::{self, BATCH, StreamStep};
 use crate::error::ApiError;
 use crate::expiry;
-use crate::hub::{Replay, Subscriber};
+use crate::hub::{Piece, Replay, Rest, Subscriber};
 use crate::id::Id;
 use crate::message::{Envelope, Message};
 use crate::params;
@@ -113,7 +113,7 @@ impl Answer for AppState {
         let committed = request
             .commit(stream, opened, &mut shutdown, &self.events)
             .await;
-        let Some(opened) = committed else {
+        let Some(mut opened) = committed else {
             return Answered::Close;
         };
         // The path only: the query may hold `?token=`, which no log may show.
@@ -122,8 +122,15 @@ impl Answer for AppState {
         let mut head = request.ok_head(&HEADERS, None, true);
         // Its headers are not needed for the rest of what can be a days-long stream.
         drop(request);
-        head.put_slice(&opened.first);
-        let pumped = pump(stream, head.freeze(), &opened, &self.events, &mut shutdown);
+        // Taken, so the stream does not keep its first piece for as long as it lasts.
+        head.put_slice(&std::mem::take(&mut opened.first));
+        let pumped = pump(
+            stream,
+            head.freeze(),
+            &mut opened,
+            &self.events,
+            &mut shutdown,
+        );
         if let Err(e) = pumped.await {
             tracing::debug!("event stream ended: {e}");
         }
@@ -133,8 +140,10 @@ impl Answer for AppState {
 
 /// A subscribed stream, before its first byte is sent.
 struct Opened {
-    /// The reconnect delay, a reset event if there is one, the replay.
+    /// The reconnect delay, a reset event if there is one, the replay's first piece.
     first: Bytes,
+    /// The rest of the replay, sent a piece at a time before live messages.
+    rest: Option<Rest>,
     subscriber: Subscriber,
     /// When the token expires and the stream must end.
     expires: Option<Instant>,
@@ -142,7 +151,7 @@ struct Opened {
 
 /// Checks `token` against the policy for every channel asked for, subscribes, and
 /// builds what the client is sent first: the reconnect delay, then the reset event if
-/// there is one, then the messages it missed since its last id.
+/// there is one, then the first piece of the messages it missed since its last id.
 async fn open(
     state: &AppState,
     client: IpAddr,
@@ -168,7 +177,7 @@ async fn open(
         ),
         None => params::id(query, "last_event_id")?,
     };
-    let mut subscriber = state.hub.subscriber();
+    let mut subscriber = state.hub.subscriber(client_addr::limit_key(client));
     let replay = subscriber.subscribe(&channels, since).await?;
 
     let mut first = BytesMut::new();
@@ -195,6 +204,7 @@ async fn open(
     }
     Ok(Opened {
         first: first.freeze(),
+        rest: subscriber.rest(),
         subscriber,
         expires: expiry::deadline(who.as_ref()),
     })
@@ -209,11 +219,26 @@ fn keep_alive_ticks() -> Interval {
     ticks
 }
 
-/// The response body on a connection hyper serves: the first chunk, then queued
-/// messages as they arrive, a keep-alive comment when the line was quiet, and its end
-/// on shutdown or when the client fell too far behind.
+/// The next piece of a replay being read, with the rest it came from.
+type NextPiece = Pin<Box<dyn Future<Output = (Rest, Piece)> + Send>>;
+
+fn next_piece(mut rest: Rest) -> NextPiece {
+    Box::pin(async move {
+        let piece = rest.next().await;
+        (rest, piece)
+    })
+}
+
+/// The response body on a connection hyper serves: the first chunk, the rest of the
+/// replay a piece at a time, then queued messages as they arrive, a keep-alive comment
+/// when the line was quiet, and its end on shutdown or when the client fell too far
+/// behind.
 struct Stream {
     first: Option<Bytes>,
+    /// The replay's next piece. hyper asks for the next chunk once it has written the
+    /// previous one (its write buffer holds one piece), so a client that stops reading
+    /// holds one piece, and the write deadline of `engine/serve.rs` ends it.
+    more: Option<NextPiece>,
     subscriber: Subscriber,
     keep_alive: Interval,
     /// Set by each keep-alive tick and cleared by each message: a tick that finds it
@@ -235,6 +260,7 @@ impl Stream {
         let mut shutdown = state.shutdown.clone();
         Self {
             first: Some(opened.first),
+            more: opened.rest.map(next_piece),
             subscriber: opened.subscriber,
             expiry: opened
                 .expires
@@ -266,6 +292,28 @@ impl Stream {
             // Chunks are whole events, so this one starts on an event boundary.
             self.stopping = None;
             return Poll::Ready(Some(Bytes::from_static(EXPIRED_EVENT)));
+        }
+        // The replay goes first; live messages wait in the queue meanwhile.
+        if let Some(more) = &mut self.more {
+            let Poll::Ready((rest, piece)) = more.as_mut().poll(cx) else {
+                return Poll::Pending;
+            };
+            self.more = None;
+            match piece {
+                Piece::Messages(messages) => {
+                    self.more = Some(next_piece(rest));
+                    let chunk = outbox::concat(&messages);
+                    self.events
+                        .delivered(Delivery::one_write(messages.len(), chunk.len()));
+                    return Poll::Ready(Some(chunk));
+                }
+                Piece::Done => {}
+                Piece::Broken(reason) => {
+                    tracing::debug!("ending an event stream mid-replay: {reason}");
+                    self.stopping = None;
+                    return Poll::Ready(None);
+                }
+            }
         }
         match self.subscriber.poll_recv(cx, &mut self.batch, BATCH) {
             Poll::Ready(true) => {
@@ -330,11 +378,30 @@ enum Step {
 /// and notices the client leaving, a closed queue or shutdown.
 async fn pump(
     stream: &Arc<TcpStream>,
-    first: Bytes,
-    opened: &Opened,
+    mut first: Bytes,
+    opened: &mut Opened,
     events: &SharedEvents,
     shutdown: &mut Shutdown,
 ) -> io::Result<()> {
+    if let Some(mut rest) = opened.rest.take() {
+        // The replay's pieces are written here, each read once the socket took the
+        // one before, so a client that stops reading holds one piece until the write
+        // deadline drops it. Live messages wait in the queue meanwhile.
+        direct::write_all(stream, &first, shutdown).await?;
+        loop {
+            match rest.next().await {
+                Piece::Messages(messages) => {
+                    let chunk = outbox::concat(&messages);
+                    direct::write_all(stream, &chunk, shutdown).await?;
+                    events.delivered(Delivery::one_write(messages.len(), chunk.len()));
+                }
+                Piece::Done => break,
+                Piece::Broken(reason) => return Err(io::Error::other(reason)),
+            }
+        }
+        first = Bytes::new();
+    }
+    let opened = &*opened;
     let outbox = opened.subscriber.outbox();
     let mut expiry = pin!(OptionFuture::from(
         opened.expires.map(tokio::time::sleep_until)

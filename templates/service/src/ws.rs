@@ -21,7 +21,7 @@ pub use crate::commands::encode;
 
 use crate::AppState;
 use crate::auth::{self, Cookie};
-use crate::client_addr::{ClientIp, ServedAs};
+use crate::client_addr::{self, ClientIp, ServedAs};
 use crate::commands::Session;
 use crate::engine::ws::{self, Settings};
 use crate::error::ApiError;
@@ -67,7 +67,7 @@ async fn connect(
 
     // Subscribing before the upgrade answers hub errors with a status, and nothing
     // published after the handshake can be missed.
-    let mut subscriber = state.hub.subscriber();
+    let mut subscriber = state.hub.subscriber(client_addr::limit_key(client));
     let replay = if channels.is_empty() {
         Replay::Messages(Vec::new())
     } else {

@@ -232,6 +232,43 @@ async fn a_sequence_of_polls_sees_every_message_once_in_order(mode: AuthMode) {
     assert_eq!(received, expected);
 }
 
+#[tokio::test]
+async fn a_long_history_is_answered_a_piece_per_poll_and_the_cursor_continues() {
+    let server = Server::start();
+    let seen = server.publish("a", json!("seen")).await;
+    let payload = "x".repeat(16 * 1024);
+    let mut ids = Vec::new();
+    for n in 0..60 {
+        let channel = if n % 3 == 0 { "b" } else { "a" };
+        ids.push(server.publish(channel, json!(payload)).await);
+    }
+
+    let mut received = Vec::new();
+    let mut polls = 0;
+    let mut at = seen;
+    while received.len() < ids.len() {
+        let body = poll(&server, &format!("channel=a&channel=b&cursor={at}")).await;
+        polls += 1;
+        let answered = messages(&body);
+        let bytes: usize = body["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m.to_string().len())
+            .sum();
+        // A piece is about 256 KiB: one message more when the budget ends inside it.
+        assert!(
+            bytes <= 256 * 1024 + 17 * 1024,
+            "a poll answered {bytes} bytes"
+        );
+        assert!(!answered.is_empty(), "every poll moves on");
+        received.extend(answered.into_iter().map(|(_, id, _)| id));
+        at = cursor(&body);
+    }
+    assert_eq!(received, ids, "nothing lost or repeated across the pieces");
+    assert!(polls >= 3, "960 KiB took {polls} polls");
+}
+
 both_modes!(outdated_or_unknown_cursors_get_a_reset_then_what_history_holds);
 async fn outdated_or_unknown_cursors_get_a_reset_then_what_history_holds(mode: AuthMode) {
     let server = Server::start_in(mode, &[("HISTORY_LEN", "2")]);

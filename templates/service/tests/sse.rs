@@ -198,6 +198,103 @@ async fn resumes_after_last_event_id_exactly_once_in_order(mode: AuthMode) {
     assert_eq!(by_query.message().await.1, missed[2]);
 }
 
+/// Publishes `count` messages of about 16 KiB, alternating between channels `a` and
+/// `b`, and returns their ids: together far more than one piece of a replay (256 KiB).
+async fn publish_a_long_history(server: &Server, count: usize) -> Vec<String> {
+    let payload = "x".repeat(16 * 1024);
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let channel = if n % 3 == 0 { "b" } else { "a" };
+        ids.push(server.publish(channel, json!(payload)).await);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_long_replay_arrives_in_pieces_complete_and_in_order_on_both_paths() {
+    for direct_path in ["on", "off"] {
+        let server = Server::start_with(&[("DIRECT_PATH", direct_path)]);
+        let seen = server.publish("a", json!("seen")).await;
+        let ids = publish_a_long_history(&server, 60).await;
+        let mut stream = EventStream::open(&server, "channel=a&channel=b", Some(&seen)).await;
+        for id in &ids {
+            assert_eq!(&stream.message().await.1, id, "DIRECT_PATH={direct_path}");
+        }
+        let live = server.publish("b", json!("live")).await;
+        assert_eq!(
+            stream.message().await.1,
+            live,
+            "live delivery follows the last piece, DIRECT_PATH={direct_path}"
+        );
+    }
+}
+
+/// A client whose connections come from `ip` (any 127.x address reaches the server).
+fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .expect("a client")
+}
+
+/// `GET /events` from `client`: the status, and the response kept open when it is 200.
+async fn try_open(client: &reqwest::Client, server: &Server, query: &str) -> reqwest::Response {
+    client
+        .get(server.url(&format!("/events?{query}")))
+        .send()
+        .await
+        .expect("GET /events")
+}
+
+#[tokio::test]
+async fn one_address_holds_at_most_its_channels_through_all_its_connections() {
+    let server = Server::start_with(&[("MAX_CHANNELS_PER_ADDR", "2")]);
+    let flood = client_from([127, 0, 0, 2]);
+    let held = try_open(&flood, &server, "channel=a&channel=b").await;
+    assert_eq!(held.status(), 200);
+    // Another connection of the same address may follow what it already holds...
+    let again = try_open(&flood, &server, "channel=a").await;
+    assert_eq!(again.status(), 200);
+    // ...but not one more.
+    let refused = try_open(&flood, &server, "channel=c").await;
+    assert_eq!(refused.status(), 429);
+    let body: serde_json::Value = refused.json().await.expect("a JSON error");
+    let message = body["error"].as_str().expect("an error message");
+    assert!(message.contains("MAX_CHANNELS_PER_ADDR"), "{message}");
+    // Other addresses are not concerned.
+    let other = try_open(&client_from([127, 0, 0, 3]), &server, "channel=c").await;
+    assert_eq!(other.status(), 200);
+    drop((held, again));
+}
+
+#[tokio::test]
+async fn channels_only_subscribed_to_never_make_another_address_fail() {
+    let server = Server::start_with(&[("MAX_CHANNELS", "4")]);
+    let flood = client_from([127, 0, 0, 2]);
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for n in 0..10 {
+        let response = try_open(&flood, &server, &format!("channel=junk{n}")).await;
+        match response.status().as_u16() {
+            200 => held.push(response),
+            429 => refused += 1,
+            status => panic!("subscribing to junk{n}: {status}"),
+        }
+    }
+    println!(
+        "the flooding address holds {} channels, {refused} refused",
+        held.len()
+    );
+    assert!(refused > 0, "the flood hit the table's bound");
+    // Publishing to new channels and subscribing to one still work for others.
+    for n in 0..10 {
+        server.publish(&format!("news{n}"), json!(n)).await;
+    }
+    let victim = client_from([127, 0, 0, 3]);
+    let response = try_open(&victim, &server, "channel=fresh").await;
+    assert_eq!(response.status(), 200, "another address subscribes");
+}
+
 /// The next event is a reset that says history is complete after `cursor`.
 async fn expect_reset(stream: &mut EventStream, cursor: &str) {
     let event = stream.next().await.expect("a reset event");
@@ -284,7 +381,11 @@ async fn bad_subscriptions_are_400(mode: AuthMode) {
 
 both_modes!(a_client_that_stops_reading_is_cut_off_and_can_resume);
 async fn a_client_that_stops_reading_is_cut_off_and_can_resume(mode: AuthMode) {
-    let server = Server::start_in(mode, &[("QUEUE_LEN", "4")]);
+    // History keeps all 200 messages (12 MiB), so the resume needs no reset.
+    let server = Server::start_in(
+        mode,
+        &[("QUEUE_LEN", "4"), ("CHANNEL_HISTORY_BYTES", "16777216")],
+    );
     let mut stream = EventStream::open(&server, "channel=bulk", None).await;
     // Far more than the socket buffers and the queue hold while nobody reads.
     let payload = "x".repeat(60 * 1024);

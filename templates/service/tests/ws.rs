@@ -255,6 +255,58 @@ async fn resumes_with_since_exactly_once_in_order(mode: AuthMode) {
     assert_eq!(message_id(&next(&mut by_query).await), missed[2]);
 }
 
+#[tokio::test]
+async fn a_long_replay_arrives_in_pieces_complete_and_in_order() {
+    let server = Server::start();
+    let seen = server.publish("a", json!("seen")).await;
+    let payload = "x".repeat(16 * 1024);
+    let mut ids = Vec::new();
+    for n in 0..60 {
+        let channel = if n % 3 == 0 { "b" } else { "a" };
+        ids.push(server.publish(channel, json!(payload)).await);
+    }
+    let mut socket = open(&server, &format!("?channel=a&channel=b&since={seen}")).await;
+    for _ in 0..2 {
+        assert_eq!(next(&mut socket).await["type"], "subscribed");
+    }
+    for id in &ids {
+        assert_eq!(&message_id(&next(&mut socket).await), id);
+    }
+    let live = server.publish("b", json!("live")).await;
+    assert_eq!(message_id(&next(&mut socket).await), live);
+
+    // A subscribe frame's replay comes in pieces too, then live messages.
+    let mut socket = open(&server, "").await;
+    send(
+        &mut socket,
+        json!({"type": "subscribe", "channel": "a", "since": seen}),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+    for (n, id) in ids.iter().enumerate() {
+        if n % 3 != 0 {
+            assert_eq!(&message_id(&next(&mut socket).await), id);
+        }
+    }
+    let live = server.publish("a", json!("live")).await;
+    assert_eq!(message_id(&next(&mut socket).await), live);
+}
+
+#[tokio::test]
+async fn one_address_past_its_channel_cap_gets_a_limit_error_frame() {
+    let server = Server::start_with(&[("MAX_CHANNELS_PER_ADDR", "2")]);
+    let mut socket = subscribed(&server, &["a", "b"]).await;
+    send(&mut socket, json!({"type": "subscribe", "channel": "c"})).await;
+    let error = next(&mut socket).await;
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["code"], "limit", "{error}");
+    // The connection stays, and frees a channel by unsubscribing.
+    send(&mut socket, json!({"type": "unsubscribe", "channel": "a"})).await;
+    assert_eq!(next(&mut socket).await["type"], "unsubscribed");
+    send(&mut socket, json!({"type": "subscribe", "channel": "c"})).await;
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+}
+
 both_modes!(unknown_or_outdated_cursor_gets_a_reset_then_what_history_holds);
 async fn unknown_or_outdated_cursor_gets_a_reset_then_what_history_holds(mode: AuthMode) {
     let server = Server::start_in(mode, &[("HISTORY_LEN", "2")]);

@@ -32,6 +32,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message as Frame, Utf8Bytes};
 
+use crate::engine::deadline::WriteDeadline;
 use crate::engine::events::{Open, SharedEvents, Transport};
 use crate::engine::outbox::{Outbox, Shared, StreamStep};
 use crate::engine::serve::Held;
@@ -53,6 +54,12 @@ pub trait Session: Send + Sync + 'static {
 
     /// Answers one text frame from the client with the frames to send back.
     fn command(&mut self, text: &str) -> impl Future<Output = Vec<Frame>> + Send;
+
+    /// The next piece of a replay a command began whose first piece did not hold all of
+    /// it (see `crate::replay`), or `None` once it is complete. The loop sends each
+    /// piece once the one before is written, before any live message, so a peer that
+    /// stops reading holds one piece until the write stalls it out.
+    fn more(&mut self) -> impl Future<Output = Option<Vec<Frame>>> + Send;
 
     /// Messages queued while the fan-out's writes were detached (or since the queue
     /// closed), as frames, for the loop to send itself.
@@ -266,7 +273,7 @@ async fn run(
     let _open = Open::new(&settings.events, Transport::WebSocket);
     let outbox = Arc::clone(session.outbox());
     let stall = stall_limit(&settings);
-    let end = match send(&mut socket, first, stall).await {
+    let end = match reply(&mut session, &mut socket, first, stall).await {
         Ok(()) => {
             attach(&outbox, &stream, &settings.events);
             serve(&mut session, &mut socket, &stream, &settings, &mut shutdown).await
@@ -302,12 +309,12 @@ async fn open(
         .inspect_err(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
         .ok()?;
     // The accept loop (`engine/serve.rs`) gives hyper every connection as a
-    // `TokioIo<TcpStream>`.
-    let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
+    // `TokioIo<WriteDeadline>`; the WebSocket loop keeps its own write deadline.
+    let Ok(parts) = upgraded.downcast::<TokioIo<WriteDeadline>>() else {
         tracing::error!("an upgraded connection is not a TcpStream; see engine/serve.rs");
         return None;
     };
-    let stream = Arc::new(parts.io.into_inner());
+    let stream = Arc::new(parts.io.into_inner().into_inner());
     let io = Shared::new(
         Arc::clone(&stream),
         Arc::clone(session.outbox()),
@@ -381,9 +388,8 @@ async fn serve(
                         // Detached while the command runs, so that its answer and
                         // the messages around it keep their order.
                         outbox.detach();
-                        let mut reply = session.command(&text).await;
-                        reply.extend(session.queued());
-                        let sent = send(socket, reply, stall).await;
+                        let answer = session.command(&text).await;
+                        let sent = reply(session, socket, answer, stall).await;
                         attach(&outbox, stream, &settings.events);
                         if session.expires() != expires {
                             expires = session.expires();
@@ -435,6 +441,22 @@ fn far_future() -> Instant {
 /// pong is tolerated.
 fn stall_limit(settings: &Settings) -> Duration {
     2 * settings.ping_interval
+}
+
+/// Sends a command's answer, the rest of a replay it began, a piece at a time, then
+/// the messages queued meanwhile (with the last piece when there is one, so a burst
+/// still costs one write).
+async fn reply(
+    session: &mut impl Session,
+    socket: &mut WebSocketStream<Shared>,
+    mut frames: Vec<Frame>,
+    stall: Duration,
+) -> Result<(), End> {
+    while let Some(piece) = session.more().await {
+        send(socket, std::mem::replace(&mut frames, piece), stall).await?;
+    }
+    frames.extend(session.queued());
+    send(socket, frames, stall).await
 }
 
 /// Feeds `frames` and flushes once, so a burst costs one write. A peer that stops

@@ -14,6 +14,7 @@ mod store;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -22,11 +23,12 @@ use serde_json::value::RawValue;
 use tokio::sync::{Notify, watch};
 
 use self::store::{Snapshot, Store};
-pub use crate::replay::{Batch, Replay};
+pub use crate::replay::{Batch, Piece, Replay};
 
 use crate::channel::ChannelName;
 use crate::engine::events::SharedEvents;
 use crate::engine::outbox::{Fanout, Outbox};
+use crate::holdings::{Holdings, Over};
 use crate::id::Id;
 use crate::message::{Encoder, Envelope, Message};
 use crate::shutdown::Shutdown;
@@ -41,10 +43,15 @@ pub struct Limits {
     pub history_len: usize,
     /// Bytes of message data kept per channel for resume (the newest message always).
     pub channel_history_bytes: usize,
-    /// Channels this instance follows at once.
+    /// Channels this instance follows at once, shared fairly between client addresses
+    /// when full (channels nobody follows any more do not count).
     pub max_channels: usize,
+    /// Distinct channels one client address follows through all its connections.
+    pub max_channels_per_addr: usize,
     /// Messages queued per connection before it counts as a slow consumer.
     pub queue_len: usize,
+    /// Encoded bytes queued per connection before it counts as a slow consumer.
+    pub queue_bytes: usize,
     /// A channel's history expires this long after its last publish.
     pub channel_idle: Duration,
     /// How long a fan-out waits before handing a message to the connections, so that
@@ -55,8 +62,11 @@ pub struct Limits {
 /// Why the hub refused a request.
 #[derive(Debug)]
 pub enum HubError {
-    /// Every channel slot holds a channel with live subscribers.
-    TooManyChannels(usize),
+    /// The client's address follows `MAX_CHANNELS_PER_ADDR` channels already.
+    AddressLimit(usize),
+    /// This instance follows `MAX_CHANNELS` channels and the client's address holds
+    /// its share of them.
+    TableShare(usize),
     /// Redis did not answer; nothing was published or read.
     Unavailable(String),
 }
@@ -64,9 +74,15 @@ pub enum HubError {
 impl fmt::Display for HubError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooManyChannels(max) => write!(
+            Self::AddressLimit(max) => write!(
                 f,
-                "this instance already follows {max} channels; retry later or raise MAX_CHANNELS"
+                "this client address already follows {max} channels across its connections; \
+                 unsubscribe from some first (MAX_CHANNELS_PER_ADDR)"
+            ),
+            Self::TableShare(max) => write!(
+                f,
+                "this instance follows {max} channels and this client address holds its \
+                 share of them; unsubscribe from some or retry later (MAX_CHANNELS)"
             ),
             Self::Unavailable(reason) => write!(
                 f,
@@ -77,6 +93,14 @@ impl fmt::Display for HubError {
 }
 
 impl std::error::Error for HubError {}
+
+impl HubError {
+    /// Whether the client itself is over a bound (429) rather than the server failing
+    /// (503).
+    pub fn is_client_limit(&self) -> bool {
+        matches!(self, Self::AddressLimit(_) | Self::TableShare(_))
+    }
+}
 
 pub struct Hub {
     local: Mutex<Local>,
@@ -99,6 +123,8 @@ struct Local {
     /// The newest id fanned out. Redis delivers in id order, so anything at or below it
     /// is a repeat.
     delivered: Id,
+    /// The channels each client address follows.
+    holdings: Holdings,
 }
 
 struct LocalChannel {
@@ -114,6 +140,8 @@ struct LocalChannel {
 struct SubscriberEntry {
     outbox: Arc<Outbox>,
     channels: Vec<ChannelName>,
+    /// The client address, as `client_addr::limit_key` gives it.
+    addr: IpAddr,
 }
 
 impl Hub {
@@ -144,6 +172,7 @@ impl Hub {
                 subscribers: HashMap::new(),
                 next_subscriber: 0,
                 delivered: Id(0),
+                holdings: Holdings::default(),
             }),
             store,
             limits,
@@ -177,9 +206,10 @@ impl Hub {
         self.store.ping().await
     }
 
-    /// A new connection's queue, not yet subscribed to anything.
-    pub fn subscriber(self: &Arc<Self>) -> Subscriber {
-        let outbox = Arc::new(Outbox::new(self.limits.queue_len));
+    /// A new connection's queue, not yet subscribed to anything. `addr` is the client's
+    /// address (`client_addr::limit_key`), which `MAX_CHANNELS_PER_ADDR` bounds.
+    pub fn subscriber(self: &Arc<Self>, addr: IpAddr) -> Subscriber {
+        let outbox = Arc::new(Outbox::new(self.limits.queue_len, self.limits.queue_bytes));
         let mut local = self.local();
         let id = local.next_subscriber;
         local.next_subscriber += 1;
@@ -188,43 +218,65 @@ impl Hub {
             SubscriberEntry {
                 outbox: Arc::clone(&outbox),
                 channels: Vec::new(),
+                addr,
             },
         );
         Subscriber {
             id,
             hub: Arc::clone(self),
             outbox,
+            rest: None,
         }
     }
 
-    /// Messages after `cursor` on `channels`, from Redis history, without waiting. With
-    /// no cursor: none, and the cursor of the newest message so far. When nothing
-    /// changed, Redis answers from one small key per channel without touching history.
+    /// Messages after `cursor` on `channels`, from Redis history, without waiting, at
+    /// most one piece (see [`crate::replay`]): the client continues from the batch's
+    /// cursor. With no cursor: none, and the cursor of the newest message so far. When
+    /// nothing changed, Redis answers from one small key per channel without touching
+    /// history.
     pub async fn read(
         &self,
         channels: &[ChannelName],
         cursor: Option<Id>,
     ) -> Result<Batch, HubError> {
-        let snapshot = self.store.read(channels, cursor).await?;
+        let snapshot = self.store.read(channels, cursor, None).await?;
         let Some(cursor) = cursor else {
             return Ok(Batch::empty(snapshot.newest));
         };
-        Ok(Batch::new(cursor, self.replay(snapshot)))
+        let newest = snapshot.newest;
+        let more = snapshot.more;
+        let mut batch = Batch::new(cursor, self.replay(snapshot).0);
+        // A quiet channel's cursor would fall behind the history's lifetime, and the
+        // store, which keeps no key for a channel nobody published to, would then
+        // answer a reset. The channels hold nothing up to the newest id (the read was
+        // atomic), so a cursor half a lifetime old moves up to it.
+        let age = Duration::from_micros(newest.0.saturating_sub(batch.cursor.0));
+        if batch.messages.is_empty() && !batch.reset && !more && age > self.limits.channel_idle / 2
+        {
+            batch.cursor = newest;
+        }
+        Ok(batch)
     }
 
-    fn replay(&self, snapshot: Snapshot) -> Replay {
+    /// A snapshot's messages as a replay, and the id after which its rest follows,
+    /// when it holds more than the snapshot.
+    fn replay(&self, snapshot: Snapshot) -> (Replay, Option<Id>) {
         let reset = snapshot.reset();
         let after = reset.unwrap_or(Id(0));
-        let messages = snapshot
+        let messages: Vec<_> = snapshot
             .entries
             .into_iter()
             .filter(|entry| entry.id > after)
             .filter_map(|entry| self.message(entry.channel, entry.id, &entry.data))
             .collect();
-        match reset {
+        let rest = snapshot
+            .more
+            .then(|| messages.last().map_or(after, |m| m.id));
+        let replay = match reset {
             Some(cursor) => Replay::Reset { cursor, messages },
             None => Replay::Messages(messages),
-        }
+        };
+        (replay, rest)
     }
 
     /// Encodes a message from Redis for this instance's transport, once.
@@ -265,6 +317,14 @@ impl Hub {
 }
 
 impl Local {
+    /// Channels with subscribers.
+    fn followed(&self) -> usize {
+        self.channels
+            .values()
+            .filter(|channel| !channel.subscribers.is_empty())
+            .count()
+    }
+
     /// Queues `message` for every local subscriber of its channel, under the lock.
     fn queue(&mut self, message: &Arc<Message>, fanout: &mut Fanout) {
         if message.id <= self.delivered {
@@ -295,6 +355,7 @@ impl Local {
         };
         entry.outbox.close();
         for name in entry.channels {
+            self.holdings.remove(entry.addr, &name);
             self.detach(&name, subscriber);
         }
     }
@@ -325,6 +386,58 @@ pub struct Subscriber {
     id: u64,
     hub: Arc<Hub>,
     outbox: Arc<Outbox>,
+    /// The rest of the last subscription's replay, until the transport takes it.
+    rest: Option<Box<Rest>>,
+}
+
+/// The rest of a replay, read from Redis a piece at a time as the transport asks (see
+/// [`crate::replay`]): a stalled client holds one piece, and each read is a short
+/// script call.
+pub struct Rest {
+    hub: Arc<Hub>,
+    channels: Vec<ChannelName>,
+    /// The last id sent.
+    after: Id,
+    /// The newest id when the replay began; newer messages are queued live.
+    through: Id,
+    done: bool,
+}
+
+impl Rest {
+    /// The next piece from Redis.
+    pub async fn next(&mut self) -> Piece {
+        if self.done {
+            return Piece::Done;
+        }
+        let read = self
+            .hub
+            .store
+            .read(&self.channels, Some(self.after), Some(self.through));
+        let snapshot = match read.await {
+            Ok(snapshot) => snapshot,
+            Err(e) => {
+                self.done = true;
+                return Piece::Broken(e.to_string());
+            }
+        };
+        if !snapshot.valid || !snapshot.gaps.is_empty() {
+            self.done = true;
+            return Piece::Broken("history was trimmed during the replay".into());
+        }
+        self.done = !snapshot.more;
+        let messages: Vec<_> = snapshot
+            .entries
+            .into_iter()
+            .filter_map(|entry| self.hub.message(entry.channel, entry.id, &entry.data))
+            .collect();
+        match messages.last() {
+            Some(last) => {
+                self.after = last.id;
+                Piece::Messages(messages)
+            }
+            None => Piece::Done,
+        }
+    }
 }
 
 impl Subscriber {
@@ -340,9 +453,13 @@ impl Subscriber {
         let result = self.try_subscribe(channels, since).await;
         if result.is_err() {
             let mut local = self.hub.local();
+            let local = &mut *local;
             for name in channels {
-                if let Some(entry) = local.subscribers.get_mut(&self.id) {
+                if let Some(entry) = local.subscribers.get_mut(&self.id)
+                    && entry.channels.contains(name)
+                {
                     entry.channels.retain(|c| c != name);
+                    local.holdings.remove(entry.addr, name);
                 }
                 local.detach(name, self.id);
             }
@@ -360,30 +477,72 @@ impl Subscriber {
         let Some(cursor) = since else {
             return Ok(Replay::Messages(Vec::new()));
         };
-        let snapshot = self.hub.store.read(channels, Some(cursor)).await?;
+        let snapshot = self.hub.store.read(channels, Some(cursor), None).await?;
         let newest = snapshot.newest;
         for name in channels {
             // Live copies of replayed messages may be queued already, or still on
             // their way from Redis.
             self.outbox.replayed(name, newest);
         }
-        Ok(self.hub.replay(snapshot))
+        let (replay, rest) = self.hub.replay(snapshot);
+        self.rest = rest.map(|after| {
+            Box::new(Rest {
+                hub: Arc::clone(&self.hub),
+                channels: channels.to_vec(),
+                after,
+                through: newest,
+                done: false,
+            })
+        });
+        Ok(replay)
+    }
+
+    /// The rest of the last [`subscribe`](Self::subscribe)'s replay, when its first
+    /// piece did not hold all of it: the transport sends its pieces before any live
+    /// message, each once the socket took the previous one.
+    pub fn rest(&mut self) -> Option<Rest> {
+        self.rest.take().map(|rest| *rest)
     }
 
     fn register(&self, channels: &[ChannelName]) -> Result<(), HubError> {
         let mut local = self.hub.local();
         let local = &mut *local;
-        if !local.subscribers.contains_key(&self.id) {
-            // The hub already closed this queue because the client fell behind; the
-            // transport notices on its next receive and disconnects.
+        // Without an entry, the hub already closed this queue because the client fell
+        // behind; the transport notices on its next receive and disconnects.
+        let Some(entry) = local.subscribers.get(&self.id) else {
             return Ok(());
+        };
+        let addr = entry.addr;
+        let new: Vec<ChannelName> = channels
+            .iter()
+            .filter(|c| !entry.channels.contains(c))
+            .cloned()
+            .collect();
+        let limits = &self.hub.limits;
+        let unknown = new
+            .iter()
+            .filter(|c| !local.channels.contains_key(*c))
+            .count();
+        // Channels nobody follows any more (waiting out their grace period) do not
+        // count: only those with subscribers fill the table.
+        let full = unknown > 0
+            && local.channels.len() + unknown > limits.max_channels
+            && local.followed() + unknown > limits.max_channels;
+        let per_addr = limits.max_channels_per_addr;
+        match local
+            .holdings
+            .admits(addr, &new, per_addr, limits.max_channels, full)
+        {
+            Ok(()) => {}
+            Err(Over::Address) => return Err(HubError::AddressLimit(per_addr)),
+            Err(Over::Share) => return Err(HubError::TableShare(limits.max_channels)),
+        }
+        for name in &new {
+            local.holdings.add(addr, name);
         }
         let mut wake = false;
         for name in channels {
             if !local.channels.contains_key(name) {
-                if local.channels.len() >= self.hub.limits.max_channels {
-                    return Err(HubError::TooManyChannels(self.hub.limits.max_channels));
-                }
                 wake = true;
             }
             let channel = local
@@ -436,8 +595,12 @@ impl Subscriber {
     pub async fn unsubscribe(&mut self, channel: &ChannelName) {
         self.outbox.forget_replay(channel);
         let mut local = self.hub.local();
-        if let Some(entry) = local.subscribers.get_mut(&self.id) {
+        let local = &mut *local;
+        if let Some(entry) = local.subscribers.get_mut(&self.id)
+            && entry.channels.contains(channel)
+        {
             entry.channels.retain(|c| c != channel);
+            local.holdings.remove(entry.addr, channel);
         }
         local.detach(channel, self.id);
     }

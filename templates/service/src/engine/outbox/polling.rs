@@ -18,13 +18,19 @@ mod replay;
 use replay::Replayed;
 
 pub struct Outbox {
+    /// Messages queued at most (`QUEUE_LEN`).
     capacity: usize,
+    /// Encoded bytes queued at most (`QUEUE_BYTES`): a few large messages fill a queue
+    /// as surely as many small ones.
+    max_bytes: usize,
     state: Mutex<State>,
 }
 
 #[derive(Default)]
 struct State {
     queue: VecDeque<Arc<Message>>,
+    /// Encoded bytes in `queue`.
+    bytes: usize,
     /// No more messages will come: the hub dropped this subscriber.
     closed: bool,
     /// The connection's task, waiting for messages (or, with a socket attached, for
@@ -35,9 +41,10 @@ struct State {
 }
 
 impl Outbox {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             capacity,
+            max_bytes,
             state: Mutex::default(),
         }
     }
@@ -108,6 +115,7 @@ impl State {
     /// The next message to send, skipping repeats of a replay (see [`replay`]).
     fn next(&mut self) -> Option<Arc<Message>> {
         while let Some(message) = self.queue.pop_front() {
+            self.bytes -= message.wire.len();
             if !self.replayed.is_repeat(&message) {
                 return Some(message);
             }
@@ -151,12 +159,15 @@ impl Fanout {
         if state.closed {
             return true;
         }
-        if state.queue.len() >= outbox.capacity {
+        if state.queue.len() >= outbox.capacity
+            || state.bytes + message.wire.len() > outbox.max_bytes
+        {
             drop(state);
             outbox.close();
             self.cut += 1;
             return false;
         }
+        state.bytes += message.wire.len();
         state.queue.push_back(Arc::clone(message));
         if self.delay.is_zero() {
             state.wake();
@@ -236,7 +247,7 @@ mod tests {
 
     #[test]
     fn messages_leave_in_order_and_a_full_queue_closes_after_them() {
-        let outbox = Arc::new(Outbox::new(2));
+        let outbox = Arc::new(Outbox::new(2, usize::MAX));
         let counted = Arc::new(Counted::default());
         let mut fanout = Fanout::new(Duration::ZERO, counted.clone());
         assert!(fanout.push(&outbox, &message("a", 1)));
@@ -245,6 +256,23 @@ mod tests {
         fanout.finish();
         assert_eq!(*counted.cut.lock().unwrap(), 1, "reported once");
         assert_eq!(receive(&outbox), (vec![1, 2], true));
+        assert_eq!(receive(&outbox), (vec![], false));
+    }
+
+    #[test]
+    fn a_queue_over_its_bytes_closes_whatever_its_length() {
+        // Room for 100 messages but 10 bytes: five 2-byte messages fill it.
+        let outbox = Arc::new(Outbox::new(100, 10));
+        let mut fanout = Fanout::new(Duration::ZERO, Arc::new(Counted::default()));
+        for id in 1..=5 {
+            assert!(
+                fanout.push(&outbox, &message("a", id)),
+                "{id} fits in 10 bytes"
+            );
+        }
+        assert!(!fanout.push(&outbox, &message("a", 6)), "over QUEUE_BYTES");
+        fanout.finish();
+        assert_eq!(receive(&outbox), (vec![1, 2, 3, 4, 5], true));
         assert_eq!(receive(&outbox), (vec![], false));
     }
 
@@ -265,7 +293,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_delay_wakes_the_task_once_for_what_it_gathered() {
         let delay = Duration::from_millis(50);
-        let outbox = Arc::new(Outbox::new(16));
+        let outbox = Arc::new(Outbox::new(16, usize::MAX));
         let alarm = Arc::new(Alarm::default());
         let waker = Waker::from(Arc::clone(&alarm));
         let mut batch = Vec::new();

@@ -30,13 +30,19 @@ mod replay;
 use replay::Replayed;
 
 pub struct Outbox {
+    /// Messages queued at most (`QUEUE_LEN`).
     capacity: usize,
+    /// Encoded bytes queued at most (`QUEUE_BYTES`): a few large messages fill a queue
+    /// as surely as many small ones.
+    max_bytes: usize,
     state: Mutex<State>,
 }
 
 #[derive(Default)]
 struct State {
     queue: VecDeque<Arc<Message>>,
+    /// Encoded bytes in `queue`.
+    bytes: usize,
     /// No more messages will come: the hub dropped this subscriber, or a write
     /// to its socket failed.
     closed: bool,
@@ -55,9 +61,10 @@ struct State {
 }
 
 impl Outbox {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             capacity,
+            max_bytes,
             state: Mutex::default(),
         }
     }
@@ -130,6 +137,7 @@ impl State {
     /// The next message to send, skipping repeats of a replay (see [`replay`]).
     fn next(&mut self) -> Option<Arc<Message>> {
         while let Some(message) = self.queue.pop_front() {
+            self.bytes -= message.wire.len();
             if !self.replayed.is_repeat(&message) {
                 return Some(message);
             }
@@ -176,12 +184,15 @@ impl Fanout {
         if state.closed {
             return true;
         }
-        if state.queue.len() >= outbox.capacity {
+        if state.queue.len() >= outbox.capacity
+            || state.bytes + message.wire.len() > outbox.max_bytes
+        {
             drop(state);
             outbox.close();
             self.cut += 1;
             return false;
         }
+        state.bytes += message.wire.len();
         state.queue.push_back(Arc::clone(message));
         if state.socket.is_some() {
             // An empty queue means no fan-out is about to write to this socket and its
@@ -264,7 +275,7 @@ impl Outbox {
     /// stream. Returns the queued messages written after `first`.
     pub fn attach(&self, socket: Arc<TcpStream>, first: Bytes) -> Delivery {
         let mut state = self.state();
-        state.unsent = Some(first);
+        state.unsent = (!first.is_empty()).then_some(first);
         state.socket = Some(socket);
         let delivered = state.write_queued();
         if state.closed {
@@ -297,6 +308,7 @@ impl Outbox {
         state.closed = true;
         state.socket = None;
         state.queue.clear();
+        state.bytes = 0;
         state.unsent.take()
     }
 
@@ -455,7 +467,7 @@ mod tests {
 
     #[test]
     fn messages_leave_in_order_and_a_full_queue_closes_after_them() {
-        let outbox = Arc::new(Outbox::new(2));
+        let outbox = Arc::new(Outbox::new(2, usize::MAX));
         let counted = Arc::new(Counted::default());
         let mut fanout = Fanout::new(Duration::ZERO, counted.clone());
         assert!(fanout.push(&outbox, &message("a", 1)));
@@ -481,10 +493,27 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_queue_over_its_bytes_closes_whatever_its_length() {
+        // Room for 100 messages but 10 bytes: five 2-byte messages fill it.
+        let outbox = Arc::new(Outbox::new(100, 10));
+        let mut fanout = Fanout::new(Duration::ZERO, Arc::new(Counted::default()));
+        for id in 1..=5 {
+            assert!(
+                fanout.push(&outbox, &message("a", id)),
+                "{id} fits in 10 bytes"
+            );
+        }
+        assert!(!fanout.push(&outbox, &message("a", 6)), "over QUEUE_BYTES");
+        fanout.finish();
+        assert_eq!(receive(&outbox), (vec![1, 2, 3, 4, 5], true));
+        assert_eq!(receive(&outbox), (vec![], false));
+    }
+
     #[tokio::test]
     async fn a_write_delay_wakes_the_task_once_for_what_it_gathered() {
         let delay = Duration::from_millis(50);
-        let outbox = Arc::new(Outbox::new(16));
+        let outbox = Arc::new(Outbox::new(16, usize::MAX));
         let alarm = Arc::new(Alarm::default());
         let waker = Waker::from(Arc::clone(&alarm));
         let mut batch = Vec::new();
@@ -539,7 +568,7 @@ mod tests {
     #[tokio::test]
     async fn the_fanout_writes_to_an_attached_socket_after_the_first_chunk() {
         let (socket, client) = sockets().await;
-        let outbox = Arc::new(Outbox::new(16));
+        let outbox = Arc::new(Outbox::new(16, usize::MAX));
         let mut fanout = Fanout::new(Duration::ZERO, events());
         let first = message("a", 1);
         fanout.push(&outbox, &first);
@@ -562,7 +591,7 @@ mod tests {
     async fn a_write_delay_sends_what_it_gathered_in_one_write() {
         let delay = Duration::from_millis(50);
         let (socket, client) = sockets().await;
-        let outbox = Arc::new(Outbox::new(16));
+        let outbox = Arc::new(Outbox::new(16, usize::MAX));
         outbox.attach(socket, Bytes::from_static(b"first;"));
         assert_eq!(read_exactly(&client, 6).await, b"first;");
         let published = Instant::now();
@@ -580,7 +609,7 @@ mod tests {
     #[tokio::test]
     async fn a_keep_alive_goes_out_only_on_a_quiet_line() {
         let (socket, client) = sockets().await;
-        let outbox = Arc::new(Outbox::new(16));
+        let outbox = Arc::new(Outbox::new(16, usize::MAX));
         outbox.attach(socket, Bytes::from_static(b"first;"));
         assert!(outbox.take_written(), "the first chunk counts");
         assert!(!outbox.take_written());
@@ -598,7 +627,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_socket_leaves_the_rest_to_the_stream_task_in_order() {
         let (socket, client) = sockets().await;
-        let outbox = Arc::new(Outbox::new(1024));
+        let outbox = Arc::new(Outbox::new(1024, usize::MAX));
         outbox.attach(Arc::clone(&socket), Bytes::new());
         let mut sent = Vec::new();
         let mut fanout = Fanout::new(Duration::ZERO, events());
@@ -632,7 +661,7 @@ mod tests {
     #[tokio::test]
     async fn closing_to_end_hands_back_the_rest_of_a_partial_write() {
         let (socket, _client) = sockets().await;
-        let outbox = Arc::new(Outbox::new(16));
+        let outbox = Arc::new(Outbox::new(16, usize::MAX));
         // More than the socket buffers take while nobody reads.
         outbox.attach(socket, Bytes::from(vec![b'x'; 64 << 20]));
         let mut fanout = Fanout::new(Duration::ZERO, events());
@@ -654,7 +683,7 @@ mod tests {
     #[tokio::test]
     async fn a_stalled_stream_that_falls_too_far_behind_is_closed() {
         let (socket, _client) = sockets().await;
-        let outbox = Arc::new(Outbox::new(4));
+        let outbox = Arc::new(Outbox::new(4, usize::MAX));
         outbox.attach(socket, Bytes::from(vec![b'x'; 64 << 20]));
         let mut cx = Context::from_waker(Waker::noop());
         assert!(matches!(

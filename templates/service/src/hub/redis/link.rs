@@ -191,11 +191,12 @@ async fn newest(hub: &Hub) -> Result<Id, String> {
 /// and returns the id through which they are now complete.
 async fn fill_gap(hub: &Hub, from: Id) -> Result<Id, String> {
     let channels = &hub.interrupted();
-    let snapshot = hub
+    let mut snapshot = hub
         .store
-        .read(channels, Some(from))
+        .read(channels, Some(from), None)
         .await
         .map_err(|e| e.to_string())?;
+    let newest = snapshot.newest;
     if !snapshot.valid {
         // Redis restarted without its data. Nothing could be published while it was
         // down, so continue with everything published since it came back (the
@@ -212,24 +213,37 @@ async fn fill_gap(hub: &Hub, from: Id) -> Result<Id, String> {
         hub.interrupt(&gaps);
     }
     let mut missed = 0;
-    // Channels with a gap are left to their clients' resets.
-    for entry in snapshot.entries {
-        if !gaps.contains(&entry.channel)
-            && let Some(message) = hub.message(entry.channel, entry.id, &entry.data)
-        {
-            hub.deliver(message);
-            missed += 1;
+    // Read a piece per script call, so a long outage never makes one call that holds
+    // Redis up for every instance.
+    loop {
+        let next = snapshot.entries.last().map(|entry| entry.id);
+        // Channels with a gap are left to their clients' resets.
+        for entry in std::mem::take(&mut snapshot.entries) {
+            if !gaps.contains(&entry.channel)
+                && let Some(message) = hub.message(entry.channel, entry.id, &entry.data)
+            {
+                hub.deliver(message);
+                missed += 1;
+            }
         }
+        let Some(next) = next.filter(|_| snapshot.more) else {
+            break;
+        };
+        snapshot = hub
+            .store
+            .read(channels, Some(next), Some(newest))
+            .await
+            .map_err(|e| e.to_string())?;
     }
     if missed > 0 {
         tracing::info!("delivered {missed} message(s) published while the subscription was down");
     }
     let mut local = hub.local();
-    local.delivered = local.delivered.max(snapshot.newest);
+    local.delivered = local.delivered.max(newest);
     for channel in local.channels.values_mut() {
         channel.interrupted = false;
     }
-    Ok(snapshot.newest)
+    Ok(newest)
 }
 
 impl Hub {

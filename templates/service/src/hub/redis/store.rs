@@ -17,6 +17,7 @@ use super::HubError;
 use crate::channel::ChannelName;
 use crate::engine::events::SharedEvents;
 use crate::id::Id;
+use crate::replay::channel_budget;
 
 /// Longest any Redis command may take before the caller gets a 503.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -35,7 +36,7 @@ pub struct Store {
     events: SharedEvents,
 }
 
-/// What a set of channels holds after a cursor, read atomically.
+/// The next piece of what a set of channels holds after a cursor, read atomically.
 pub struct Snapshot {
     /// The newest id of the whole service at the time of the read.
     pub newest: Id,
@@ -46,9 +47,11 @@ pub struct Snapshot {
     /// Channels whose history no longer reaches back to the cursor, each with the id
     /// after which it is complete again.
     pub gaps: Vec<(ChannelName, Id)>,
-    /// Every message after the cursor (for a channel with a gap: after the gap), in
-    /// id order.
+    /// The next messages after the cursor (for a channel with a gap: after the gap),
+    /// in id order, at most about one piece (see [`crate::replay`]).
     pub entries: Vec<Entry>,
+    /// More messages follow the entries, up to the id read through.
+    pub more: bool,
 }
 
 impl Snapshot {
@@ -119,11 +122,13 @@ impl Store {
         parse_id(&id)
     }
 
-    /// Everything `channels` hold after `cursor`; without a cursor, only the newest id.
+    /// The next piece of what `channels` hold after `cursor`, up to `through` (else up
+    /// to the newest id); without a cursor, only the newest id.
     pub async fn read(
         &self,
         channels: &[ChannelName],
         cursor: Option<Id>,
+        through: Option<Id>,
     ) -> Result<Snapshot, HubError> {
         let mut invocation = self.read.prepare_invoke();
         invocation.key(self.key("id")).key(self.key("epoch"));
@@ -134,6 +139,8 @@ impl Store {
         }
         invocation
             .arg(cursor.map(|id| id.to_string()).unwrap_or_default())
+            .arg(through.map(|id| id.to_string()).unwrap_or_default())
+            .arg(channel_budget(channels.len()))
             .arg(self.history_len)
             .arg(self.history_ttl_ms.to_string());
         let mut connection = self.connection.clone();
@@ -143,8 +150,9 @@ impl Store {
             u8,
             Vec<(usize, String)>,
             Vec<(usize, String, String)>,
+            Vec<usize>,
         );
-        let (newest, epoch, valid, gaps, entries): Reply = self
+        let (newest, epoch, valid, gaps, entries, cut): Reply = self
             .bounded(invocation.invoke_async(&mut connection))
             .await?;
         let channel = |n: usize| channels.get(n.wrapping_sub(1)).cloned();
@@ -158,6 +166,23 @@ impl Store {
                 })
             })
             .collect::<Vec<_>>();
+        // Each channel's run is in id order. A run that was cut ends the piece at its
+        // last id, so the piece never skips a message of that channel (see
+        // `crate::replay::merge`, which this mirrors for entries not yet encoded).
+        let cutoff = cut
+            .iter()
+            .filter_map(|&n| {
+                let name = channel(n)?;
+                entries
+                    .iter()
+                    .rev()
+                    .find(|e| e.channel == name)
+                    .map(|e| e.id)
+            })
+            .min();
+        if let Some(cutoff) = cutoff {
+            entries.retain(|entry| entry.id <= cutoff);
+        }
         if channels.len() > 1 {
             entries.sort_unstable_by_key(|entry| entry.id);
         }
@@ -170,12 +195,13 @@ impl Store {
                 .filter_map(|(n, floor)| Some((channel(n)?, Id::parse(&floor).ok()?)))
                 .collect(),
             entries,
+            more: !cut.is_empty(),
         })
     }
 
     /// The newest id of the service.
     pub async fn newest(&self) -> Result<Id, HubError> {
-        Ok(self.read(&[], None).await?.newest)
+        Ok(self.read(&[], None, None).await?.newest)
     }
 
     pub async fn ping(&self) -> Result<(), HubError> {

@@ -60,7 +60,7 @@ mod tests {
 
     #[test]
     fn live_copies_of_a_replay_are_dropped_until_a_newer_message_passes() {
-        let outbox = Arc::new(Outbox::new(16));
+        let outbox = Arc::new(Outbox::new(16, usize::MAX));
         let mut fanout = Fanout::new(Duration::ZERO, Arc::new(Counted::default()));
         for (channel, id) in [("a", 4), ("b", 5), ("a", 6)] {
             fanout.push(&outbox, &message(channel, id));

@@ -1,0 +1,486 @@
+//! Hostile drills on what one anonymous client can make a generated service hold
+//! (issue #14, classes 1-3 and 5): replays pinned by clients that never read, history
+//! wiped by subscription churn, and (Redis) keys created by read paths. Each drill is
+//! bounded in count and time, runs on loopback with its own redis-server, prints its
+//! figures (`--nocapture`) and asserts the bound while a legitimate client keeps
+//! publishing and receiving with nothing lost.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use support::http::{self, EventStream};
+use support::redis::{Redis, unique_prefix};
+use support::server::Server;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+
+/// One drill at a time: they measure the server's memory, which a parallel drill
+/// would disturb.
+static ONE_DRILL: Mutex<()> = Mutex::const_new(());
+
+/// Clients that resume from the start of a full history and then never read.
+const STALLED: usize = 20;
+/// About 7.5 MiB of history on one channel: within `CHANNEL_HISTORY_BYTES` (8 MiB).
+const HISTORY_MESSAGES: usize = 120;
+const MESSAGE_BYTES: usize = 64 * 1024 - 512;
+/// What one stalled client may cost beyond its queue: a piece (256 KiB), the request,
+/// and the allocator's slack around them.
+const PER_STALLED_KIB: usize = 1024;
+/// The server's own growth unrelated to the stalled clients (buffers, the legitimate
+/// client, allocator arenas).
+const SLACK_KIB: usize = 16 * 1024;
+
+/// A connection whose receive buffer is tiny and which never reads.
+async fn stuck_socket(addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// The request a stalled client sends: a resume from `cursor` on `channel`.
+fn resume_request(strategy: &str, addr: SocketAddr, channel: &str, cursor: &str) -> String {
+    match strategy {
+        "sse" => format!(
+            "GET /events?channel={channel} HTTP/1.1\r\nHost: {addr}\r\nLast-Event-ID: {cursor}\r\n\r\n"
+        ),
+        "long-polling" => {
+            format!("GET /poll?channel={channel}&cursor={cursor} HTTP/1.1\r\nHost: {addr}\r\n\r\n")
+        }
+        "short-polling" => format!(
+            "GET /messages?channel={channel}&cursor={cursor} HTTP/1.1\r\nHost: {addr}\r\n\r\n"
+        ),
+        _ => format!(
+            "GET /ws?channel={channel}&since={cursor} HTTP/1.1\r\nHost: {addr}\r\n\
+             Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        ),
+    }
+}
+
+/// The service's fan-out settings: a private Redis for the Redis fan-out.
+fn fanout_env(fanout: &str, test: &str) -> (Option<Redis>, Vec<(String, String)>) {
+    if fanout != "redis" {
+        return (None, Vec::new());
+    }
+    let redis = Redis::start();
+    let env = vec![
+        ("REDIS_URL".to_owned(), redis.url()),
+        ("REDIS_PREFIX".to_owned(), unique_prefix(test)),
+    ];
+    (Some(redis), env)
+}
+
+fn start(binary: &std::path::Path, env: &[(String, String)]) -> Server {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Server::start(binary, &env)
+}
+
+/// A legitimate client of `strategy` on channel `live`: it collects the `seq` of every
+/// message it receives until `count` arrived (or 20 s passed) and returns them.
+async fn legitimate_reader(strategy: &str, addr: SocketAddr, count: usize) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    match strategy {
+        "sse" => {
+            let mut stream = EventStream::open(addr, "/events?channel=live", &[])
+                .await
+                .unwrap();
+            while seqs.len() < count {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let Some(event) = stream.next_within(left).await else {
+                    break;
+                };
+                let envelope: Value = serde_json::from_str(&event.data).unwrap();
+                seqs.push(envelope["data"]["seq"].as_u64().unwrap());
+            }
+        }
+        "websocket" => {
+            let url = format!("ws://{addr}/ws?channel=live");
+            let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+            while seqs.len() < count {
+                let next = tokio::time::timeout_at(deadline.into(), ws.next()).await;
+                let Ok(Some(Ok(frame))) = next else {
+                    break;
+                };
+                if let Message::Text(text) = frame {
+                    let frame: Value = serde_json::from_str(&text).unwrap();
+                    if frame["type"] == "message" {
+                        seqs.push(frame["data"]["seq"].as_u64().unwrap());
+                    }
+                }
+            }
+            let _ = ws.close(None).await;
+        }
+        _ => {
+            let path = if strategy == "long-polling" {
+                "/poll?timeout=1&channel=live"
+            } else {
+                "/messages?channel=live"
+            };
+            // Without a cursor, a long poll waits for the next message and a short
+            // poll answers the current cursor: either way, what it answers counts.
+            let mut cursor: Option<String> = None;
+            while seqs.len() < count && Instant::now() < deadline {
+                let target = match &cursor {
+                    Some(cursor) => format!("{path}&cursor={cursor}"),
+                    None => path.to_owned(),
+                };
+                let body = http::get(addr, &target).await.json();
+                for message in body["messages"].as_array().into_iter().flatten() {
+                    seqs.push(message["data"]["seq"].as_u64().unwrap());
+                }
+                cursor = body["cursor"].as_str().map(str::to_owned);
+                if strategy == "short-polling" {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+    seqs
+}
+
+async fn replay_amplification(strategy: &str, fanout: &str, extra: &[(&str, &str)]) {
+    let _one = ONE_DRILL.lock().await;
+    let binary = support::server_binary(strategy, fanout);
+    let (_redis, mut env) = fanout_env(fanout, &format!("replay-{strategy}"));
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let server = start(&binary, &env);
+    let addr = server.addr;
+
+    let seen = http::publish(addr, "big", &json!("seen")).await;
+    let pad = "x".repeat(MESSAGE_BYTES);
+    for n in 0..HISTORY_MESSAGES {
+        http::publish(addr, "big", &json!({ "n": n, "pad": pad })).await;
+    }
+    let rss_before = server.rss_kib();
+
+    // The legitimate client starts before the attack and must get everything.
+    const LIVE: usize = 40;
+    let reader = {
+        let strategy = strategy.to_owned();
+        tokio::spawn(async move { legitimate_reader(&strategy, addr, LIVE).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut stalled = Vec::new();
+    for _ in 0..STALLED {
+        let mut socket = stuck_socket(addr).await;
+        let request = resume_request(strategy, addr, "big", &seen);
+        socket.write_all(request.as_bytes()).await.unwrap();
+        stalled.push(socket);
+    }
+    let peak = Arc::new(AtomicUsize::new(0));
+    let sampler = {
+        let peak = Arc::clone(&peak);
+        let pid = server.pid();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(50));
+            loop {
+                tick.tick().await;
+                peak.fetch_max(
+                    support::server::proc_status(pid, "VmRSS:"),
+                    Ordering::Relaxed,
+                );
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut publish_ms = Vec::new();
+    for seq in 0..LIVE {
+        let sent = Instant::now();
+        http::publish(addr, "live", &json!({ "seq": seq })).await;
+        publish_ms.push(sent.elapsed().as_secs_f64() * 1000.0);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received = reader.await.unwrap();
+    // Let the stalled replays run into their full sockets.
+    tokio::time::sleep(Duration::from_secs(2).saturating_sub(started.elapsed())).await;
+    sampler.abort();
+    let rss_peak = peak.load(Ordering::Relaxed).max(server.rss_kib());
+    let growth = rss_peak.saturating_sub(rss_before);
+    publish_ms.sort_by(f64::total_cmp);
+    let history_kib = HISTORY_MESSAGES * MESSAGE_BYTES / 1024;
+    println!(
+        "replay amplification, {strategy} + {fanout} {extra:?}: {STALLED} stalled resumes of \
+         {history_kib} KiB each; server RSS {rss_before} KiB before, peak {rss_peak} KiB \
+         (+{growth} KiB, {} KiB per stalled client); legitimate client got {} of {LIVE}, \
+         publish p50 {:.1} ms, max {:.1} ms",
+        growth / STALLED,
+        received.len(),
+        publish_ms[publish_ms.len() / 2],
+        publish_ms[publish_ms.len() - 1],
+    );
+    assert_eq!(
+        received,
+        (0..LIVE as u64).collect::<Vec<_>>(),
+        "the legitimate client got every message, in order"
+    );
+    let bound = STALLED * PER_STALLED_KIB + SLACK_KIB;
+    assert!(
+        growth <= bound,
+        "{STALLED} stalled clients grew the server by {growth} KiB (bound {bound} KiB)"
+    );
+    drop(stalled);
+    server.assert_no_panic();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_amplification_sse_memory_direct_path() {
+    replay_amplification("sse", "memory", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_amplification_sse_memory_through_hyper() {
+    replay_amplification("sse", "memory", &[("DIRECT_PATH", "off")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_amplification_sse_redis() {
+    replay_amplification("sse", "redis", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_amplification_websocket_memory() {
+    replay_amplification("websocket", "memory", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_amplification_websocket_redis() {
+    replay_amplification("websocket", "redis", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_amplification_long_polling_memory() {
+    replay_amplification("long-polling", "memory", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_amplification_long_polling_redis() {
+    replay_amplification("long-polling", "redis", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_amplification_short_polling_memory() {
+    replay_amplification("short-polling", "memory", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_amplification_short_polling_redis() {
+    replay_amplification("short-polling", "redis", &[]).await;
+}
+
+/// Subscribing to and leaving thousands of channels on one WebSocket must not evict
+/// the history of a channel with recent publishes: its subscribers never get a reset.
+async fn history_wipe_by_churn(fanout: &str) {
+    let _one = ONE_DRILL.lock().await;
+    let binary = support::server_binary("websocket", fanout);
+    let (_redis, mut env) = fanout_env(fanout, "churn");
+    env.push(("MAX_CHANNELS".into(), "64".into()));
+    let server = start(&binary, &env);
+    let addr = server.addr;
+
+    let before = http::publish(addr, "other", &json!("before")).await;
+    let mut kept = Vec::new();
+    for n in 0..5 {
+        kept.push(http::publish(addr, "victim", &json!(n)).await);
+    }
+
+    const PAIRS: usize = 5_000;
+    let url = format!("ws://{addr}/ws");
+    let (churn, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut commands, mut answers_in) = churn.split();
+    let started = Instant::now();
+    // Sent while the answers are read, so neither side's buffers fill up.
+    let sender = tokio::spawn(async move {
+        for n in 0..PAIRS {
+            for kind in ["subscribe", "unsubscribe"] {
+                let frame = json!({ "type": kind, "channel": format!("churn{n}") });
+                commands
+                    .send(Message::text(frame.to_string()))
+                    .await
+                    .unwrap();
+            }
+        }
+        commands
+    });
+    let mut refused = 0;
+    let mut answers = 0;
+    while answers < 2 * PAIRS {
+        let frame = tokio::time::timeout(Duration::from_secs(20), answers_in.next())
+            .await
+            .expect("the churn's answers within 20 s")
+            .expect("an answer")
+            .unwrap();
+        if let Message::Text(text) = frame {
+            let frame: Value = serde_json::from_str(&text).unwrap();
+            refused += usize::from(frame["type"] == "error");
+            answers += 1;
+        }
+    }
+    let churn_time = started.elapsed();
+    drop(sender.await.unwrap());
+
+    let (mut victim, _) =
+        tokio_tungstenite::connect_async(format!("{url}?channel=victim&since={before}"))
+            .await
+            .unwrap();
+    let mut frames = Vec::new();
+    while frames.len() < 1 + kept.len() {
+        let Some(Ok(Message::Text(text))) = victim.next().await else {
+            panic!("the victim's connection ended");
+        };
+        frames.push(serde_json::from_str::<Value>(&text).unwrap());
+    }
+    println!(
+        "history wipe by churn, websocket + {fanout}: {PAIRS} subscribe/unsubscribe pairs in \
+         {churn_time:?} ({refused} refused) with MAX_CHANNELS=64; the victim resumed: {:?}",
+        frames.iter().map(|f| f["type"].clone()).collect::<Vec<_>>()
+    );
+    assert_eq!(frames[0]["type"], "subscribed");
+    let ids: Vec<&str> = frames[1..]
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        frames[1..].iter().all(|f| f["type"] == "message"),
+        "no reset: {frames:?}"
+    );
+    assert_eq!(ids, kept.iter().map(String::as_str).collect::<Vec<_>>());
+    server.assert_no_panic();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_wipe_by_churn_memory() {
+    history_wipe_by_churn("memory").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_wipe_by_churn_redis() {
+    history_wipe_by_churn("redis").await;
+}
+
+/// `DBSIZE` of the Redis on `port`, over its plain protocol.
+async fn dbsize(port: u16) -> usize {
+    let mut redis = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    redis.write_all(b"*1\r\n$6\r\nDBSIZE\r\n").await.unwrap();
+    let mut reply = [0; 64];
+    let n = redis.read(&mut reply).await.unwrap();
+    let reply = std::str::from_utf8(&reply[..n]).unwrap();
+    reply
+        .trim()
+        .strip_prefix(':')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("DBSIZE answered {reply:?}"))
+}
+
+/// Anonymous resumes over 32 channels nobody published to read Redis, and must not
+/// leave a key behind (they made 32 each before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_read_paths_create_no_keys() {
+    let _one = ONE_DRILL.lock().await;
+    let binary = support::server_binary("short-polling", "redis");
+    let (redis, env) = fanout_env("redis", "no-keys");
+    let port = redis.as_ref().unwrap().port;
+    let server = start(&binary, &env);
+    let addr = server.addr;
+    http::publish(addr, "news", &json!("first")).await;
+    let keys_before = dbsize(port).await;
+
+    const REQUESTS: usize = 300;
+    let started = Instant::now();
+    let channels: Vec<String> = (0..32).map(|n| format!("channel=quiet{n}")).collect();
+    for n in 0..REQUESTS {
+        // An old cursor: every channel is read, and every one has no history.
+        let target = format!("/messages?{}&cursor={}", channels.join("&"), 1_000_000 + n);
+        let response = http::get(addr, &target).await;
+        assert_eq!(response.status, 200, "{}", response.text());
+    }
+    let elapsed = started.elapsed();
+    let keys_after = dbsize(port).await;
+    println!(
+        "redis read paths: {REQUESTS} anonymous 32-channel resumes in {elapsed:?}; Redis keys \
+         {keys_before} before, {keys_after} after"
+    );
+    assert_eq!(keys_after, keys_before, "read paths created keys");
+    // And publishing still works.
+    http::publish(addr, "news", &json!("after")).await;
+    server.assert_no_panic();
+}
+
+/// Eight anonymous resumes over 32 channels with long histories, on one instance:
+/// Redis answers them a piece per script call, so the other instance keeps
+/// publishing and delivering (before, one call read every channel whole and held
+/// Redis for about a second, and publishes failed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_multi_channel_resumes_do_not_stall_another_instance() {
+    let _one = ONE_DRILL.lock().await;
+    let binary = support::server_binary("sse", "redis");
+    let (_redis, env) = fanout_env("redis", "stall");
+    let resumed = start(&binary, &env);
+    let other = start(&binary, &env);
+
+    let seen = http::publish(resumed.addr, "c0", &json!("seen")).await;
+    let pad = "x".repeat(MESSAGE_BYTES);
+    for n in 0..32 * 16 {
+        http::publish(
+            resumed.addr,
+            &format!("c{}", n % 32),
+            &json!({ "pad": pad }),
+        )
+        .await;
+    }
+    let query: Vec<String> = (0..32).map(|n| format!("channel=c{n}")).collect();
+    let target = format!("/events?{}", query.join("&"));
+
+    const LIVE: usize = 40;
+    let reader = {
+        let addr = other.addr;
+        tokio::spawn(async move { legitimate_reader("sse", addr, LIVE).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut resumes = Vec::new();
+    for _ in 0..8 {
+        let mut socket = stuck_socket(resumed.addr).await;
+        let addr = resumed.addr;
+        let head =
+            format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nLast-Event-ID: {seen}\r\n\r\n");
+        socket.write_all(head.as_bytes()).await.unwrap();
+        resumes.push(socket);
+    }
+    let mut failed = 0;
+    let mut publish_ms = Vec::new();
+    for seq in 0..LIVE {
+        let sent = Instant::now();
+        let data = json!({ "seq": seq });
+        match http::try_publish(other.addr, "live", &data).await {
+            Ok(response) if response.status == 200 => {}
+            _ => failed += 1,
+        }
+        publish_ms.push(sent.elapsed().as_secs_f64() * 1000.0);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let received = reader.await.unwrap();
+    publish_ms.sort_by(f64::total_cmp);
+    println!(
+        "redis stall: 8 stalled 32-channel resumes over {} KiB of history on one instance; \
+         the other published {LIVE} ({failed} failed, p50 {:.1} ms, max {:.1} ms) and \
+         delivered {} of them",
+        32 * 16 * MESSAGE_BYTES / 1024,
+        publish_ms[publish_ms.len() / 2],
+        publish_ms[publish_ms.len() - 1],
+        received.len()
+    );
+    assert_eq!(failed, 0, "publishes on the other instance failed");
+    assert_eq!(received, (0..LIVE as u64).collect::<Vec<_>>());
+    drop(resumes);
+    resumed.assert_no_panic();
+    other.assert_no_panic();
+}
