@@ -10,8 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const PUBLISH_LINE: &str =
-    "    let id = submit(&state.hub, request.channel, content).await?;";
+const PUBLISH_LINE: &str = "    let id = submit(&state.hub, request.channel, content).await?;";
 const TEAM_RULE: &str = "    // Team rule: internal channels are written by our jobs only.
     if request.channel.as_str().starts_with(\"internal-\") {
         return Err(ApiError::bad_request(\"internal- channels are reserved\"));
