@@ -162,7 +162,6 @@ async fn subscribe_pending(
         .map(|c| hub.store.pubsub_channel(c))
         .collect();
     timed(sink.subscribe(&names)).await?;
-    hub.confirm(&pending);
     if covered.is_none() {
         *covered = match *resume {
             Some(from) => {
@@ -173,6 +172,11 @@ async fn subscribe_pending(
             None => before,
         };
     }
+    // Only now may the waiting clients go on. Filling the gap raises the delivered
+    // mark to the newest id in Redis, over every channel; a client told earlier could
+    // have a message published on a channel new to this connection below that mark,
+    // which the live stream would then drop as a repeat.
+    hub.confirm(&pending);
     Ok(())
 }
 
