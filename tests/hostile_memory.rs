@@ -1,6 +1,8 @@
 //! Hostile drills on what one anonymous client can make a generated service hold
-//! (issue #14, classes 1-3 and 5): replays pinned by clients that never read, history
-//! wiped by subscription churn, and (Redis) keys created by read paths. Each drill is
+//! (issue #14, classes 1-3 and 5): replays pinned by clients that never read, the
+//! channel table filled by one address subscribing to random names (refused beyond its
+//! share, never everyone), history wiped by subscription churn, and (Redis) keys
+//! created by read paths and resumes that stall another instance. Each drill is
 //! bounded in count and time, runs on loopback with its own redis-server, prints its
 //! figures (`--nocapture`) and asserts the bound while a legitimate client keeps
 //! publishing and receiving with nothing lost.
@@ -9,7 +11,7 @@ mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -275,6 +277,377 @@ async fn replay_amplification_short_polling_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_amplification_short_polling_redis() {
     replay_amplification("short-polling", "redis", &[]).await;
+}
+
+/// The channel table of the channel-table drills, and how many names the attacker
+/// asks for: four times the table.
+const TABLE: usize = 64;
+const FLOOD: usize = 4 * TABLE;
+/// Channels one WebSocket may hold (`MAX_CHANNELS_PER_CLIENT` in the template): the
+/// attacker spreads its names over this many per socket.
+const PER_SOCKET: usize = 32;
+/// The attacker's and the legitimate client's loopback addresses, `127.0.0.{n}`.
+const ATTACKER: u8 = 2;
+const LEGIT: u8 = 3;
+
+type Socket = tokio_tungstenite::WebSocketStream<TcpStream>;
+
+/// A WebSocket on `/ws` (no channel yet) from `127.0.0.{last}`.
+async fn ws_from(last: u8, addr: SocketAddr) -> Socket {
+    let stream = http::connect_from(last, addr).await.unwrap();
+    let url = format!("ws://{addr}/ws");
+    let (ws, _) = tokio_tungstenite::client_async(url, stream)
+        .await
+        .unwrap_or_else(|e| panic!("WebSocket from 127.0.0.{last}: {e}"));
+    ws
+}
+
+/// The next text frame (pings are answered by the library), within 10 s.
+async fn next_frame(ws: &mut Socket, what: &str) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no answer within 10 s"))
+            .unwrap_or_else(|| panic!("{what}: the connection ended"))
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+/// Subscribes to `channel` by frame and returns the answer: `Ok` for `subscribed`,
+/// `Err` with the message of a `limit` refusal by the channel table's share rule; any
+/// other answer fails the test.
+async fn try_subscribe(ws: &mut Socket, channel: &str) -> Result<(), String> {
+    let frame = json!({ "type": "subscribe", "channel": channel });
+    ws.send(Message::text(frame.to_string())).await.unwrap();
+    let answer = next_frame(ws, &format!("subscribe {channel}")).await;
+    match answer["type"].as_str() {
+        Some("subscribed") if answer["channel"] == channel => Ok(()),
+        Some("error")
+            if answer["code"] == "limit"
+                && answer["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("(MAX_CHANNELS)")) =>
+        {
+            Err(answer["message"].as_str().unwrap().to_owned())
+        }
+        _ => panic!("subscribe {channel}: unexpected answer {answer}"),
+    }
+}
+
+/// `count` channel names nobody else uses.
+fn random_names(prefix: &str, count: usize) -> Vec<String> {
+    use std::hash::BuildHasher;
+    let keys = std::collections::hash_map::RandomState::new();
+    (0..count)
+        .map(|n| format!("{prefix}-{:016x}", keys.hash_one(n)))
+        .collect()
+}
+
+/// `POST /publish` from `127.0.0.{last}`: the status and the body.
+async fn publish_from(last: u8, addr: SocketAddr, channel: &str, data: &Value) -> (u16, String) {
+    let body = json!({ "channel": channel, "data": data }).to_string();
+    let raw = format!(
+        "POST /publish HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let response = http::send_raw_from(last, addr, raw.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("POST /publish from 127.0.0.{last}: {e}"));
+    (response.status, response.text())
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// A `/ws?channel={channel}` upgrade from `127.0.0.{last}` that the server is expected
+/// to refuse: the status, the head and the body of its answer (read by its
+/// `Content-Length`: the server may keep the connection open after it).
+async fn refused_upgrade(last: u8, addr: SocketAddr, channel: &str) -> (u16, String, String) {
+    let raw = format!(
+        "GET /ws?channel={channel} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    let answer = async {
+        let mut stream = http::connect_from(last, addr).await.unwrap();
+        stream.write_all(raw.as_bytes()).await.unwrap();
+        let mut reply = Vec::new();
+        let mut buf = [0; 4096];
+        loop {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the upgrade's answer ended early: {reply:?}");
+            reply.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&reply);
+            let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                continue;
+            };
+            let length = head
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                return (head.to_owned(), body.to_owned());
+            }
+        }
+    };
+    let (head, body) = tokio::time::timeout(Duration::from_secs(10), answer)
+        .await
+        .expect("an answer to the upgrade within 10 s");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    (status, head, body)
+}
+
+/// Cancels a spawned task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What the attacker got while the legitimate client worked.
+#[derive(Default)]
+struct Pressure {
+    accepted: usize,
+    refused: usize,
+    /// The status of each `/ws?channel=` upgrade.
+    upgrades: Vec<u16>,
+}
+
+/// The attacker keeps asking for new names on `sockets` (which hold nothing, so only
+/// the table's share rule can refuse them) and tries `UPGRADES` `/ws?channel=`
+/// upgrades, until `stop` is set and the upgrades are done.
+async fn keep_pressing(
+    addr: SocketAddr,
+    mut sockets: Vec<Socket>,
+    stop: Arc<AtomicBool>,
+) -> Pressure {
+    const UPGRADES: usize = 4;
+    let mut pressure = Pressure::default();
+    let names = random_names("again", 4096);
+    for (n, name) in names.iter().enumerate() {
+        if stop.load(Ordering::Relaxed) && pressure.upgrades.len() == UPGRADES {
+            break;
+        }
+        if n % 8 == 0 && pressure.upgrades.len() < UPGRADES {
+            let (status, head, body) = refused_upgrade(ATTACKER, addr, &format!("up-{name}")).await;
+            if status == 429 {
+                assert!(
+                    body.contains("(MAX_CHANNELS)"),
+                    "429 for the table's share: {body}"
+                );
+                assert!(
+                    head.to_ascii_lowercase().contains("\r\nretry-after:"),
+                    "429 with Retry-After: {head}"
+                );
+            }
+            pressure.upgrades.push(status);
+        }
+        let socket = n % sockets.len();
+        match try_subscribe(&mut sockets[socket], name).await {
+            Ok(()) => pressure.accepted += 1,
+            Err(_) => pressure.refused += 1,
+        }
+    }
+    for mut socket in sockets {
+        let _ = socket.close(None).await;
+    }
+    pressure
+}
+
+/// One address subscribing to many names must not deny anyone else a channel
+/// (issue #14, class 2): with `MAX_CHANNELS=64`, the attacker from 127.0.0.2 floods the
+/// table with 256 random names over WebSockets; once the table is full it is refused
+/// (`limit` frames, 429 on `?channel=` upgrades) because it holds more than its equal
+/// share, while the legitimate client from 127.0.0.3 still subscribes to new channels,
+/// publishes (to those and to new ones) and receives everything. Before the fix, a
+/// full table answered every new subscribe and publish 503, for everyone.
+async fn channel_table_exhaustion(fanout: &str) {
+    let _one = ONE_DRILL.lock().await;
+    let binary = support::server_binary("websocket", fanout);
+    let (_redis, mut env) = fanout_env(fanout, "table");
+    env.push(("MAX_CHANNELS".into(), TABLE.to_string()));
+    let server = start(&binary, &env);
+    let addr = server.addr;
+
+    // Phase 1: the flood, a subscribe frame at a time over FLOOD / PER_SOCKET sockets.
+    let started = Instant::now();
+    let mut sockets = Vec::new();
+    for _ in 0..FLOOD / PER_SOCKET {
+        sockets.push(ws_from(ATTACKER, addr).await);
+    }
+    let (mut accepted, mut refused) = (0, 0);
+    let mut full_after = None;
+    let mut held = vec![0; sockets.len()];
+    let mut refusal = String::new();
+    for (n, name) in random_names("flood", FLOOD).iter().enumerate() {
+        let socket = n / PER_SOCKET;
+        match try_subscribe(&mut sockets[socket], name).await {
+            Ok(()) => {
+                accepted += 1;
+                held[socket] += 1;
+            }
+            Err(message) => {
+                refused += 1;
+                if full_after.is_none() {
+                    full_after = Some(started.elapsed());
+                    refusal = message;
+                }
+            }
+        }
+    }
+    let flood_time = started.elapsed();
+    println!(
+        "channel table exhaustion, websocket + {fanout}, MAX_CHANNELS={TABLE}: the attacker \
+         (127.0.0.{ATTACKER}, {} sockets) asked for {FLOOD} random channels in {:.0} ms: \
+         {accepted} accepted, {refused} refused with a `limit` frame (first {}: {refusal:?})",
+        sockets.len(),
+        millis(flood_time),
+        full_after.map_or("never".to_owned(), |t| format!("after {:.0} ms", millis(t))),
+    );
+    assert_eq!(
+        accepted, TABLE,
+        "the attacker alone gets the whole table ({TABLE}) and no more"
+    );
+    assert_eq!(refused, FLOOD - TABLE);
+
+    // Phase 2: the attacker keeps pressing, on the sockets that hold nothing, while the
+    // legitimate client subscribes to new channels, publishes and receives.
+    // The sockets that hold the attacker's channels stay open throughout: closing them
+    // would give the channels back.
+    let (holding, idle): (Vec<_>, Vec<_>) = sockets
+        .into_iter()
+        .zip(held)
+        .partition(|(_, held)| *held > 0);
+    let idle: Vec<Socket> = idle.into_iter().map(|(socket, _)| socket).collect();
+    assert!(!idle.is_empty(), "some attacker sockets hold nothing");
+    let stop = Arc::new(AtomicBool::new(false));
+    let attacker = tokio::spawn(keep_pressing(addr, idle, Arc::clone(&stop)));
+    // Should the legitimate client's checks fail, the attacker stops before the server
+    // goes, rather than failing a second time on its closed sockets.
+    let _abort = AbortOnDrop(attacker.abort_handle());
+
+    const SUBSCRIBED: usize = 8;
+    const RECEIVED: usize = 40;
+    const PUBLISHED: usize = RECEIVED + SUBSCRIBED;
+    let legit_started = Instant::now();
+    let mut legit = ws_from(LEGIT, addr).await;
+    let channels = random_names("legit", SUBSCRIBED);
+    let mut subscribe_ms = Vec::new();
+    for channel in &channels {
+        let sent = Instant::now();
+        if let Err(message) = try_subscribe(&mut legit, channel).await {
+            panic!("the legitimate client was refused a new channel: {message}");
+        }
+        subscribe_ms.push(millis(sent.elapsed()));
+    }
+    let reader = tokio::spawn(async move {
+        let mut seqs = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while seqs.len() < RECEIVED {
+            let next = tokio::time::timeout_at(deadline.into(), legit.next()).await;
+            let Ok(Some(Ok(frame))) = next else {
+                break;
+            };
+            if let Message::Text(text) = frame {
+                let frame: Value = serde_json::from_str(&text).unwrap();
+                if frame["type"] == "message" {
+                    seqs.push(frame["data"]["seq"].as_u64().unwrap());
+                }
+            }
+        }
+        let _ = legit.close(None).await;
+        seqs
+    });
+    // Every sixth publish goes to a channel nobody subscribed to: publishing to a new
+    // channel must work too.
+    let fresh = random_names("fresh", PUBLISHED - RECEIVED);
+    let (mut to_subscribed, mut to_fresh) = (0, 0);
+    let mut publish_ms = Vec::new();
+    let mut failed = Vec::new();
+    for n in 0..PUBLISHED {
+        let (channel, data) = if n % 6 == 5 {
+            to_fresh += 1;
+            (&fresh[to_fresh - 1], json!({ "fresh": n }))
+        } else {
+            to_subscribed += 1;
+            let seq = to_subscribed - 1;
+            (&channels[seq % SUBSCRIBED], json!({ "seq": seq }))
+        };
+        let sent = Instant::now();
+        let (status, body) = publish_from(LEGIT, addr, channel, &data).await;
+        publish_ms.push(millis(sent.elapsed()));
+        if status != 200 {
+            failed.push(format!("{status} {body}"));
+        }
+    }
+    let received = reader.await.unwrap();
+    let legit_time = legit_started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let pressure = attacker.await.unwrap();
+    publish_ms.sort_by(f64::total_cmp);
+    subscribe_ms.sort_by(f64::total_cmp);
+    println!(
+        "channel table exhaustion, websocket + {fanout}: during the legitimate phase \
+         ({:.0} ms) the attacker asked for {} more channels: {} accepted, {} refused; its \
+         /ws?channel= upgrades answered {:?}. The legitimate client (127.0.0.{LEGIT}) \
+         subscribed to {SUBSCRIBED} new channels ({} ok, max {:.1} ms), published \
+         {PUBLISHED} ({to_subscribed} to them, {to_fresh} to new channels; {} failed, p50 \
+         {:.1} ms, max {:.1} ms) and received {} of {RECEIVED}",
+        millis(legit_time),
+        pressure.accepted + pressure.refused,
+        pressure.accepted,
+        pressure.refused,
+        pressure.upgrades,
+        subscribe_ms.len(),
+        subscribe_ms[subscribe_ms.len() - 1],
+        failed.len(),
+        publish_ms[publish_ms.len() / 2],
+        publish_ms[publish_ms.len() - 1],
+        received.len(),
+    );
+    assert_eq!(
+        pressure.accepted, 0,
+        "the attacker, over its share of a full table, got new channels"
+    );
+    assert!(pressure.refused > 0, "the attacker kept pressing");
+    assert_eq!(
+        pressure.upgrades,
+        vec![429; 4],
+        "the attacker's /ws?channel= upgrades are refused 429"
+    );
+    assert!(failed.is_empty(), "legitimate publishes failed: {failed:?}");
+    drop(holding);
+    assert_eq!(
+        received,
+        (0..RECEIVED as u64).collect::<Vec<_>>(),
+        "the legitimate client got every message, in order"
+    );
+    server.assert_no_panic();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_table_exhaustion_memory() {
+    channel_table_exhaustion("memory").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_table_exhaustion_redis() {
+    channel_table_exhaustion("redis").await;
 }
 
 /// Subscribing to and leaving thousands of channels on one WebSocket must not evict
