@@ -1,11 +1,11 @@
 //! Hostile drills on what one anonymous client can make a generated service hold
 //! (issue #14, classes 1-3 and 5): replays pinned by clients that never read, the
 //! channel table filled by one address subscribing to random names (refused beyond its
-//! share, never everyone), history wiped by subscription churn, and (Redis) keys
-//! created by read paths and resumes that stall another instance. Each drill is
-//! bounded in count and time, runs on loopback with its own redis-server, prints its
-//! figures (`--nocapture`) and asserts the bound while a legitimate client keeps
-//! publishing and receiving with nothing lost.
+//! share, never everyone) or churning through them on short connections, history wiped
+//! by subscription churn, and (Redis) keys created by read paths and resumes that stall
+//! another instance. Each drill is bounded in count and time, runs on loopback with its
+//! own redis-server, prints its figures (`--nocapture`) and asserts the bound while a
+//! legitimate client keeps publishing and receiving with nothing lost.
 
 mod support;
 
@@ -469,6 +469,123 @@ async fn keep_pressing(
     pressure
 }
 
+/// What the legitimate client from `127.0.0.{LEGIT}` got while an attack ran.
+struct Served {
+    /// Milliseconds each subscribe to a new channel took.
+    subscribe_ms: Vec<f64>,
+    /// Milliseconds each publish took, sorted.
+    publish_ms: Vec<f64>,
+    /// Publishes not answered 200: the status and the body.
+    failed: Vec<String>,
+    /// The `seq` of each message received, in arrival order.
+    received: Vec<u64>,
+    elapsed: Duration,
+}
+
+impl Served {
+    const SUBSCRIBED: usize = 8;
+    const RECEIVED: usize = 40;
+    /// Every sixth publish goes to a channel nobody subscribed to.
+    const PUBLISHED: usize = Self::RECEIVED + Self::SUBSCRIBED;
+
+    /// Subscribes one WebSocket to `SUBSCRIBED` new channels, publishes `PUBLISHED`
+    /// messages (to those, and to new channels nobody follows: publishing to a new
+    /// channel must work too) and reads what arrives. A refused subscribe fails the
+    /// test at once; the rest is checked by [`Self::assert_nothing_lost`].
+    async fn measure(addr: SocketAddr) -> Self {
+        let started = Instant::now();
+        let mut legit = ws_from(LEGIT, addr).await;
+        let channels = random_names("legit", Self::SUBSCRIBED);
+        let mut subscribe_ms = Vec::new();
+        for channel in &channels {
+            let sent = Instant::now();
+            if let Err(message) = try_subscribe(&mut legit, channel).await {
+                panic!("the legitimate client was refused a new channel: {message}");
+            }
+            subscribe_ms.push(millis(sent.elapsed()));
+        }
+        let reader = tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while seqs.len() < Self::RECEIVED {
+                let next = tokio::time::timeout_at(deadline.into(), legit.next()).await;
+                let Ok(Some(Ok(frame))) = next else {
+                    break;
+                };
+                if let Message::Text(text) = frame {
+                    let frame: Value = serde_json::from_str(&text).unwrap();
+                    if frame["type"] == "message" {
+                        seqs.push(frame["data"]["seq"].as_u64().unwrap());
+                    }
+                }
+            }
+            let _ = legit.close(None).await;
+            seqs
+        });
+        let fresh = random_names("fresh", Self::PUBLISHED - Self::RECEIVED);
+        let (mut to_subscribed, mut to_fresh) = (0, 0);
+        let mut publish_ms = Vec::new();
+        let mut failed = Vec::new();
+        for n in 0..Self::PUBLISHED {
+            let (channel, data) = if n % 6 == 5 {
+                to_fresh += 1;
+                (&fresh[to_fresh - 1], json!({ "fresh": n }))
+            } else {
+                to_subscribed += 1;
+                let seq = to_subscribed - 1;
+                (&channels[seq % Self::SUBSCRIBED], json!({ "seq": seq }))
+            };
+            let sent = Instant::now();
+            let (status, body) = publish_from(LEGIT, addr, channel, &data).await;
+            publish_ms.push(millis(sent.elapsed()));
+            if status != 200 {
+                failed.push(format!("{status} {body}"));
+            }
+        }
+        let received = reader.await.unwrap();
+        publish_ms.sort_by(f64::total_cmp);
+        Self {
+            subscribe_ms,
+            publish_ms,
+            failed,
+            received,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    fn figures(&self) -> String {
+        let slowest_subscribe = self.subscribe_ms.iter().copied().fold(0.0, f64::max);
+        format!(
+            "The legitimate client (127.0.0.{LEGIT}) subscribed to {} new channels ({} ok, \
+             max {slowest_subscribe:.1} ms), published {} ({} to them, {} to new channels; \
+             {} failed, p50 {:.1} ms, max {:.1} ms) and received {} of {}",
+            Self::SUBSCRIBED,
+            self.subscribe_ms.len(),
+            Self::PUBLISHED,
+            Self::RECEIVED,
+            Self::PUBLISHED - Self::RECEIVED,
+            self.failed.len(),
+            self.publish_ms[self.publish_ms.len() / 2],
+            self.publish_ms[self.publish_ms.len() - 1],
+            self.received.len(),
+            Self::RECEIVED,
+        )
+    }
+
+    fn assert_nothing_lost(&self) {
+        assert!(
+            self.failed.is_empty(),
+            "legitimate publishes failed: {:?}",
+            self.failed
+        );
+        assert_eq!(
+            self.received,
+            (0..Self::RECEIVED as u64).collect::<Vec<_>>(),
+            "the legitimate client got every message, in order"
+        );
+    }
+}
+
 /// One address subscribing to many names must not deny anyone else a channel
 /// (issue #14, class 2): with `MAX_CHANNELS=64`, the attacker from 127.0.0.2 floods the
 /// table with 256 random names over WebSockets; once the table is full it is refused
@@ -541,84 +658,19 @@ async fn channel_table_exhaustion(fanout: &str) {
     // goes, rather than failing a second time on its closed sockets.
     let _abort = AbortOnDrop(attacker.abort_handle());
 
-    const SUBSCRIBED: usize = 8;
-    const RECEIVED: usize = 40;
-    const PUBLISHED: usize = RECEIVED + SUBSCRIBED;
-    let legit_started = Instant::now();
-    let mut legit = ws_from(LEGIT, addr).await;
-    let channels = random_names("legit", SUBSCRIBED);
-    let mut subscribe_ms = Vec::new();
-    for channel in &channels {
-        let sent = Instant::now();
-        if let Err(message) = try_subscribe(&mut legit, channel).await {
-            panic!("the legitimate client was refused a new channel: {message}");
-        }
-        subscribe_ms.push(millis(sent.elapsed()));
-    }
-    let reader = tokio::spawn(async move {
-        let mut seqs = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while seqs.len() < RECEIVED {
-            let next = tokio::time::timeout_at(deadline.into(), legit.next()).await;
-            let Ok(Some(Ok(frame))) = next else {
-                break;
-            };
-            if let Message::Text(text) = frame {
-                let frame: Value = serde_json::from_str(&text).unwrap();
-                if frame["type"] == "message" {
-                    seqs.push(frame["data"]["seq"].as_u64().unwrap());
-                }
-            }
-        }
-        let _ = legit.close(None).await;
-        seqs
-    });
-    // Every sixth publish goes to a channel nobody subscribed to: publishing to a new
-    // channel must work too.
-    let fresh = random_names("fresh", PUBLISHED - RECEIVED);
-    let (mut to_subscribed, mut to_fresh) = (0, 0);
-    let mut publish_ms = Vec::new();
-    let mut failed = Vec::new();
-    for n in 0..PUBLISHED {
-        let (channel, data) = if n % 6 == 5 {
-            to_fresh += 1;
-            (&fresh[to_fresh - 1], json!({ "fresh": n }))
-        } else {
-            to_subscribed += 1;
-            let seq = to_subscribed - 1;
-            (&channels[seq % SUBSCRIBED], json!({ "seq": seq }))
-        };
-        let sent = Instant::now();
-        let (status, body) = publish_from(LEGIT, addr, channel, &data).await;
-        publish_ms.push(millis(sent.elapsed()));
-        if status != 200 {
-            failed.push(format!("{status} {body}"));
-        }
-    }
-    let received = reader.await.unwrap();
-    let legit_time = legit_started.elapsed();
+    let served = Served::measure(addr).await;
     stop.store(true, Ordering::Relaxed);
     let pressure = attacker.await.unwrap();
-    publish_ms.sort_by(f64::total_cmp);
-    subscribe_ms.sort_by(f64::total_cmp);
     println!(
         "channel table exhaustion, websocket + {fanout}: during the legitimate phase \
          ({:.0} ms) the attacker asked for {} more channels: {} accepted, {} refused; its \
-         /ws?channel= upgrades answered {:?}. The legitimate client (127.0.0.{LEGIT}) \
-         subscribed to {SUBSCRIBED} new channels ({} ok, max {:.1} ms), published \
-         {PUBLISHED} ({to_subscribed} to them, {to_fresh} to new channels; {} failed, p50 \
-         {:.1} ms, max {:.1} ms) and received {} of {RECEIVED}",
-        millis(legit_time),
+         /ws?channel= upgrades answered {:?}. {}",
+        millis(served.elapsed),
         pressure.accepted + pressure.refused,
         pressure.accepted,
         pressure.refused,
         pressure.upgrades,
-        subscribe_ms.len(),
-        subscribe_ms[subscribe_ms.len() - 1],
-        failed.len(),
-        publish_ms[publish_ms.len() / 2],
-        publish_ms[publish_ms.len() - 1],
-        received.len(),
+        served.figures(),
     );
     assert_eq!(
         pressure.accepted, 0,
@@ -630,13 +682,8 @@ async fn channel_table_exhaustion(fanout: &str) {
         vec![429; 4],
         "the attacker's /ws?channel= upgrades are refused 429"
     );
-    assert!(failed.is_empty(), "legitimate publishes failed: {failed:?}");
     drop(holding);
-    assert_eq!(
-        received,
-        (0..RECEIVED as u64).collect::<Vec<_>>(),
-        "the legitimate client got every message, in order"
-    );
+    served.assert_nothing_lost();
     server.assert_no_panic();
 }
 
@@ -648,6 +695,107 @@ async fn channel_table_exhaustion_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channel_table_exhaustion_redis() {
     channel_table_exhaustion("redis").await;
+}
+
+/// What the churning attacker did.
+#[derive(Default)]
+struct Churn {
+    /// Connections that subscribed to a new name and left.
+    accepted: usize,
+    refused: usize,
+}
+
+/// Opens a WebSocket from the attacker, subscribes to one new name and leaves, again
+/// and again: the channel outlives its last subscriber (in Redis, for the grace period
+/// of its subscription), so the table fills without the attacker holding anything.
+/// Counts the names in `churned` and stops once `stop` is set.
+async fn churn(addr: SocketAddr, stop: Arc<AtomicBool>, churned: Arc<AtomicUsize>) -> Churn {
+    let mut churn = Churn::default();
+    for name in random_names("churn", 100_000) {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let mut ws = ws_from(ATTACKER, addr).await;
+        match try_subscribe(&mut ws, &name).await {
+            Ok(()) => churn.accepted += 1,
+            Err(_) => churn.refused += 1,
+        }
+        let _ = ws.close(None).await;
+        churned.fetch_add(1, Ordering::Relaxed);
+    }
+    churn
+}
+
+/// Channels that exist only because someone subscribed and left must not deny anyone
+/// else (issue #14, class 2, the form seen against the Redis fan-out: short
+/// connections to ever new names, nothing held open, made 84% of legitimate new
+/// subscribes fail). The attacker churns through several times `MAX_CHANNELS` names
+/// before and while the legitimate client subscribes, publishes and receives.
+async fn channel_churn(fanout: &str) {
+    let _one = ONE_DRILL.lock().await;
+    let binary = support::server_binary("websocket", fanout);
+    let (_redis, mut env) = fanout_env(fanout, "churn");
+    env.push(("MAX_CHANNELS".into(), TABLE.to_string()));
+    let server = start(&binary, &env);
+    let addr = server.addr;
+
+    // The churn runs on through the legitimate phase, which starts once FLOOD names
+    // (four tables' worth) have come and gone: in Redis all within the grace period (5 s)
+    // of the first, so the table holds them all.
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let attacker = tokio::spawn(churn(addr, Arc::clone(&stop), Arc::clone(&count)));
+    let _abort = AbortOnDrop(attacker.abort_handle());
+    while count.load(Ordering::Relaxed) < FLOOD {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the attacker churned only {} names in 5 s",
+            count.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let head_start = started.elapsed();
+    let during = count.load(Ordering::Relaxed);
+    let served = Served::measure(addr).await;
+    stop.store(true, Ordering::Relaxed);
+    let churned = attacker.await.unwrap();
+    let elapsed = started.elapsed();
+    let total = churned.accepted + churned.refused;
+    println!(
+        "channel churn, websocket + {fanout}, MAX_CHANNELS={TABLE}: the attacker \
+         (127.0.0.{ATTACKER}) subscribed to {total} new names, one short connection each, \
+         in {:.0} ms ({:.0}/s; {} refused); {during} of them in {:.0} ms before the \
+         legitimate phase, {} during it. {}",
+        millis(elapsed),
+        total as f64 / elapsed.as_secs_f64(),
+        churned.refused,
+        millis(head_start),
+        total - during,
+        served.figures(),
+    );
+    assert!(
+        total > during,
+        "the attacker kept churning during the legitimate phase"
+    );
+    served.assert_nothing_lost();
+    // Holding one channel at a time, the attacker is within any share: churning costs
+    // it nothing, and must cost nobody else anything either.
+    assert_eq!(
+        churned.refused, 0,
+        "a client holding one channel was refused"
+    );
+    server.assert_no_panic();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_churn_memory() {
+    channel_churn("memory").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_churn_redis() {
+    channel_churn("redis").await;
 }
 
 /// Subscribing to and leaving thousands of channels on one WebSocket must not evict
