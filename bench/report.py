@@ -155,6 +155,31 @@ if s2m:
                   "p50 / p99 / max ms, each run"], rows), "",
            "Metrics cost, server CPU per delivery with metrics over without: " +
            (", ".join(f"{server} {cost:+.1f}%" for server, cost in metrics_cost.items()) or "-"), ""]
+auth_cost = {}
+s2a_idle, s2a = of("S2a-idle"), of("S2a")
+if s2a_idle or s2a:
+    rows = []
+    figures = [("idle KiB/connection", s2a_idle, lambda r: r.get("rss_per_connection_kib")),
+               ("CPU µs/delivery", s2a, lambda r: r["result"].get("server_cpu_us_per_delivery"))]
+    for what, group, value in figures:
+        for server in dict.fromkeys(r["server"] for r in group):
+            mean = {}
+            for auth in ["none", "jwt"]:
+                xs = [value(r) for r in group if r["server"] == server and r.get("auth") == auth]
+                xs = [x for x in xs if x is not None]
+                mean[auth] = sum(xs) / len(xs) if xs else None
+                lost = [r["result"] for r in group if r["server"] == server and r.get("auth") == auth
+                        and "result" in r and (r["result"]["missing"] or r["result"]["disconnects"])]
+                rows.append([server, what, auth, ", ".join(f"{x:.2f}" for x in xs), mean[auth],
+                             f"{len(lost)} runs lost messages" if lost else "-"])
+            if mean["none"] and mean["jwt"] is not None:
+                auth_cost[(server, what)] = 100 * (mean["jwt"] - mean["none"]) / mean["none"]
+    md += ["### S2a: the cost of authorization (`AUTH_MODE=jwt` with a token per connection against "
+           "`AUTH_MODE=none`, runs interleaved)", "",
+           table(["server", "figure", "AUTH_MODE", "each run", "mean", "loss"], rows), "",
+           "Authorization cost, jwt over none: " +
+           (", ".join(f"{server} {what} {cost:+.1f}%" for (server, what), cost in auth_cost.items())
+            or "-"), ""]
 polls = [r for r in s2 if r["result"].get("requests_per_sec")]
 if polls:
     md += ["### Polling", "",
@@ -250,6 +275,8 @@ for r in s4:
               v <= 1.0 and x["missing"] == 0)
 for server, cost in metrics_cost.items():
     check(f"{server} metrics cost, CPU per delivery with over without, % (<= 5)", cost, 5.0, cost <= 5.0)
+for (server, what), cost in auth_cost.items():
+    check(f"{server} authorization cost, {what} with jwt over none, % (<= 10)", cost, 10.0, cost <= 10.0)
 if results["rtgen_new_us"]:
     v = max(results["rtgen_new_us"]) / 1000
     check("rtgen new, slowest combination, ms (< 20, process start included)", v, 20.0, v < 20.0)
