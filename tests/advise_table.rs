@@ -313,13 +313,13 @@ fn sizing_table() {
         // More connections than the benchmark measured one instance holding (15,000).
         (Sse, Freshness::Instant, 200_000, 100.0, 1_000, 14, Fanout::Redis),
         (Websocket, Freshness::Instant, 200_000, 100.0, 1_000, 14, Fanout::Redis),
-        // CPU-bound: 1,000,000 deliveries/s at 9.2 µs is 9.2 cores, 1 core (50% of 2) each.
-        (Sse, Freshness::Instant, 10_000, 1_000.0, 1_000, 10, Fanout::Redis),
-        // 2,500,000 deliveries/s at 8.2 µs: 20.5 cores.
-        (Websocket, Freshness::Instant, 5_000, 500.0, 5_000, 21, Fanout::Redis),
-        // Long polling: one request per delivery at 20.3 µs; 100,000/s is 2.03 cores.
-        (LongPolling, Freshness::Instant, 10_000, 10.0, 10_000, 3, Fanout::Redis),
-        // Short polling costs per poll: 12,000 clients polling every second at 41.9 µs.
+        // CPU-bound: 1,000,000 deliveries/s at 6.3 µs is 6.3 cores, 1 core (50% of 2) each.
+        (Sse, Freshness::Instant, 10_000, 1_000.0, 1_000, 7, Fanout::Redis),
+        // 2,500,000 deliveries/s at 6.4 µs: 16 cores.
+        (Websocket, Freshness::Instant, 5_000, 500.0, 5_000, 16, Fanout::Redis),
+        // Long polling: one request per delivery at 18.4 µs; 100,000/s is 1.84 cores.
+        (LongPolling, Freshness::Instant, 10_000, 10.0, 10_000, 2, Fanout::Redis),
+        // Short polling costs per poll: 12,000 clients polling every second at 27.3 µs.
         (ShortPolling, Freshness::Instant, 12_000, 1_000.0, 12_000, 1, Fanout::Memory),
         // The same clients every 30 s cost 30 times less; rates do not matter.
         (ShortPolling, Freshness::Minutes, 12_000, 0.5, 1, 1, Fanout::Memory),

@@ -64,9 +64,9 @@ pub fn of(strategy: Strategy) -> &'static Figures {
 
 // BEGIN figures printed by bench/sizing_figures.py
 pub const MEASURED: Measured = Measured {
-    commit: "440f78e",
-    date: "2026-11-29",
-    machine: "AMD EPYC, 2 cores",
+    commit: "edc61ed",
+    date: "2026-12-05",
+    machine: "Intel(R) Xeon(R) Processor, 2 cores",
     scale: "full",
     most_connections: 15_000,
 };
@@ -74,27 +74,27 @@ pub const MEASURED: Measured = Measured {
 pub const FIGURES: [Figures; 4] = [
     Figures {
         strategy: Strategy::ShortPolling,
-        idle_kib_per_connection: 3.4,
-        cpu: Cpu::PerRequest(41.9),
+        idle_kib_per_connection: 4.7,
+        cpu: Cpu::PerRequest(27.3),
         redis_cpu_us_per_delivery: None,
     },
     Figures {
         strategy: Strategy::LongPolling,
-        idle_kib_per_connection: 3.4,
-        cpu: Cpu::PerDelivery(20.3),
+        idle_kib_per_connection: 4.7,
+        cpu: Cpu::PerDelivery(18.4),
         redis_cpu_us_per_delivery: None,
     },
     Figures {
         strategy: Strategy::Sse,
-        idle_kib_per_connection: 3.6,
-        cpu: Cpu::PerDelivery(9.2),
-        redis_cpu_us_per_delivery: Some(8.3),
+        idle_kib_per_connection: 5.0,
+        cpu: Cpu::PerDelivery(6.3),
+        redis_cpu_us_per_delivery: Some(6.1),
     },
     Figures {
         strategy: Strategy::Websocket,
-        idle_kib_per_connection: 4.1,
-        cpu: Cpu::PerDelivery(8.2),
-        redis_cpu_us_per_delivery: Some(8.0),
+        idle_kib_per_connection: 5.2,
+        cpu: Cpu::PerDelivery(6.4),
+        redis_cpu_us_per_delivery: Some(6.2),
     },
 ];
 // END figures printed by bench/sizing_figures.py
