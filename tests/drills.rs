@@ -1,6 +1,7 @@
 //! Failure drills on the generated services, each bounded in count and time, on
-//! loopback only: a consumer that stops reading, a connection storm, a graceful
-//! shutdown with a thousand clients, hostile input, and (Redis fan-out) a Redis crash
+//! loopback only: a consumer that stops reading, a connection storm (also with
+//! `AUTH_MODE=jwt`, every client presenting a token), a graceful shutdown with a
+//! thousand clients, hostile input, and (Redis fan-out) a Redis crash
 //! under a steady publish rate. Measured figures are printed (`--nocapture`).
 
 mod support;
@@ -304,17 +305,80 @@ enum Client {
     Poll(TcpStream),
 }
 
-async fn open_client(strategy: &str, addr: SocketAddr, cursor: &str) -> std::io::Result<Client> {
+/// With `AUTH_MODE=jwt`: the key the storm's service verifies, the token every storm
+/// client presents (it may read `storm`) and the server-to-server publish token.
+struct StormAuth {
+    token: String,
+    publish_token: &'static str,
+}
+
+impl StormAuth {
+    const SECRET: &'static str = "the-storm-drill-secret-of-32-bytes-or-more";
+
+    /// Mints the clients' token with the service's own `token` subcommand.
+    fn mint(binary: &std::path::Path) -> Self {
+        let output = std::process::Command::new(binary)
+            .args([
+                "token",
+                "--sub",
+                "storm",
+                "--channels",
+                "storm",
+                "--ttl",
+                "1h",
+            ])
+            .env("JWT_SECRET", Self::SECRET)
+            .current_dir(env!("CARGO_TARGET_TMPDIR"))
+            .output()
+            .expect("run the token subcommand");
+        assert!(
+            output.status.success(),
+            "token subcommand: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Self {
+            token: String::from_utf8(output.stdout).unwrap().trim().to_owned(),
+            publish_token: "storm-publish-token",
+        }
+    }
+
+    fn env(&self) -> [(&str, &str); 3] {
+        [
+            ("AUTH_MODE", "jwt"),
+            ("JWT_SECRET", Self::SECRET),
+            ("PUBLISH_TOKEN", self.publish_token),
+        ]
+    }
+}
+
+/// Opens a storm client. With a token it presents it the way each client would: SSE
+/// and polls in the `Authorization` header, the WebSocket in `?token=` (a browser
+/// cannot set headers on an upgrade).
+async fn open_client(
+    strategy: &str,
+    addr: SocketAddr,
+    cursor: &str,
+    token: Option<&str>,
+) -> std::io::Result<Client> {
+    let bearer = token.map(|token| format!("Bearer {token}"));
+    let headers: Vec<(&str, &str)> = bearer
+        .as_deref()
+        .map(|bearer| ("Authorization", bearer))
+        .into_iter()
+        .collect();
     match strategy {
         "sse" => {
-            let stream = EventStream::open(addr, "/events?channel=storm", &[]).await?;
+            let stream = EventStream::open(addr, "/events?channel=storm", &headers).await?;
             if stream.status != 200 {
                 return Err(std::io::Error::other(format!("status {}", stream.status)));
             }
             Ok(Client::Sse(stream))
         }
         "websocket" => {
-            let url = format!("ws://{addr}/ws?channel=storm");
+            let query = token
+                .map(|token| format!("&token={token}"))
+                .unwrap_or_default();
+            let url = format!("ws://{addr}/ws?channel=storm{query}");
             let (mut ws, _) = tokio_tungstenite::connect_async(url)
                 .await
                 .map_err(std::io::Error::other)?;
@@ -332,7 +396,12 @@ async fn open_client(strategy: &str, addr: SocketAddr, cursor: &str) -> std::io:
                 format!("/messages?channel=storm&cursor={cursor}")
             };
             let mut stream = TcpStream::connect(addr).await?;
-            let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            let authorization = bearer
+                .map(|bearer| format!("Authorization: {bearer}\r\n"))
+                .unwrap_or_default();
+            let head = format!(
+                "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{authorization}Connection: close\r\n\r\n"
+            );
             stream.write_all(head.as_bytes()).await?;
             Ok(Client::Poll(stream))
         }
@@ -372,7 +441,7 @@ async fn finish_client(client: Client) -> String {
     }
 }
 
-async fn current_cursor(strategy: &str, addr: SocketAddr) -> String {
+async fn current_cursor(strategy: &str, addr: SocketAddr, token: Option<&str>) -> String {
     let path = match strategy {
         "short-polling" => "/messages?channel=storm",
         _ => "/poll?channel=storm&timeout=1",
@@ -380,21 +449,41 @@ async fn current_cursor(strategy: &str, addr: SocketAddr) -> String {
     if !strategy.ends_with("polling") {
         return String::new();
     }
-    http::get(addr, path).await.json()["cursor"]
+    let bearer = token.map(|token| format!("Bearer {token}"));
+    let headers: Vec<(&str, &str)> = bearer
+        .as_deref()
+        .map(|bearer| ("Authorization", bearer))
+        .into_iter()
+        .collect();
+    http::request(addr, "GET", path, &headers, b"")
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        .json()["cursor"]
         .as_str()
         .unwrap()
         .to_owned()
 }
 
-async fn connection_storm(strategy: &str) {
+/// `STORM` clients connect at once, get one message and leave at once; with `jwt`,
+/// each presents a token, so every subscription is authorized and carries an expiry.
+async fn connection_storm(strategy: &str, jwt: bool) {
     let _one = ONE_DRILL.lock().await;
     raise_fd_limit(20_000);
     let binary = support::server_binary(strategy, "memory");
-    let server = Server::start(&binary, &[]);
+    let auth = jwt.then(|| StormAuth::mint(&binary));
+    let env: Vec<(&str, &str)> = match &auth {
+        Some(auth) => auth.env().to_vec(),
+        None => vec![("AUTH_MODE", "none")],
+    };
+    let server = Server::start(&binary, &env);
     let addr = server.addr;
+    let token = auth.as_ref().map(|auth| auth.token.clone());
+    let mode = if jwt { "jwt" } else { "none" };
     // Warm up: the first requests start whatever the runtime starts lazily.
-    let cursor = current_cursor(strategy, addr).await;
-    let warm = open_client(strategy, addr, &cursor).await.unwrap();
+    let cursor = current_cursor(strategy, addr, token.as_deref()).await;
+    let warm = open_client(strategy, addr, &cursor, token.as_deref())
+        .await
+        .unwrap();
     drop(warm);
     assert!(eventually(Duration::from_secs(10), || server.open_fds() <= 12));
     let (fds_before, threads_before) = (server.open_fds(), server.threads());
@@ -405,8 +494,9 @@ async fn connection_storm(strategy: &str) {
     for _ in 0..STORM {
         let strategy = strategy.to_owned();
         let cursor = cursor.clone();
+        let token = token.clone();
         opening.push(tokio::spawn(async move {
-            open_client(&strategy, addr, &cursor).await
+            open_client(&strategy, addr, &cursor, token.as_deref()).await
         }));
     }
     let mut clients = Vec::with_capacity(STORM);
@@ -421,7 +511,16 @@ async fn connection_storm(strategy: &str) {
     let peak_fds = server.open_fds();
 
     // One message reaches all of them; then they all leave at once.
-    http::publish(addr, "storm", &json!("storm")).await;
+    let body = json!({ "channel": "storm", "data": "storm" }).to_string();
+    let bearer = auth
+        .as_ref()
+        .map(|auth| format!("Bearer {}", auth.publish_token));
+    let mut headers = vec![("Content-Type", "application/json")];
+    headers.extend(bearer.as_deref().map(|bearer| ("Authorization", bearer)));
+    let published = http::request(addr, "POST", "/publish", &headers, body.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(published.status, 200, "publish: {}", published.text());
     let mut finishing = Vec::with_capacity(clients.len());
     for client in clients {
         finishing.push(tokio::spawn(tokio::time::timeout(
@@ -441,7 +540,7 @@ async fn connection_storm(strategy: &str) {
         server.threads() <= threads_before
     });
     println!(
-        "{strategy} storm: {STORM} clients connected in {connected:?}, all done in {total:?}; \
+        "{strategy} storm, AUTH_MODE={mode}: {STORM} clients connected in {connected:?}, all done in {total:?}; \
          outcomes {outcomes:?}; errors {}; server fds {fds_before} -> {peak_fds} -> {}, \
          threads {threads_before} -> {}",
         errors.len(),
@@ -479,22 +578,39 @@ async fn connection_storm(strategy: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_storm_sse() {
-    connection_storm("sse").await;
+    connection_storm("sse", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_storm_websocket() {
-    connection_storm("websocket").await;
+    connection_storm("websocket", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_storm_long_polling() {
-    connection_storm("long-polling").await;
+    connection_storm("long-polling", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_storm_short_polling() {
-    connection_storm("short-polling").await;
+    connection_storm("short-polling", false).await;
+}
+
+// The same storms with authorization on (issue 13: the drills work in both modes).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_storm_sse_jwt() {
+    connection_storm("sse", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_storm_websocket_jwt() {
+    connection_storm("websocket", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_storm_long_polling_jwt() {
+    connection_storm("long-polling", true).await;
 }
 
 async fn graceful_shutdown(strategy: &str) {
@@ -503,7 +619,7 @@ async fn graceful_shutdown(strategy: &str) {
     let binary = support::server_binary(strategy, "memory");
     let mut server = Server::start(&binary, &[]);
     let addr = server.addr;
-    let cursor = current_cursor(strategy, addr).await;
+    let cursor = current_cursor(strategy, addr, None).await;
     let fds_before = server.open_fds();
 
     let limit = Arc::new(Semaphore::new(500));
@@ -512,7 +628,7 @@ async fn graceful_shutdown(strategy: &str) {
         let (strategy, cursor, limit) = (strategy.to_owned(), cursor.clone(), Arc::clone(&limit));
         opening.push(tokio::spawn(async move {
             let _permit = limit.acquire().await.unwrap();
-            open_client(&strategy, addr, &cursor).await.unwrap()
+            open_client(&strategy, addr, &cursor, None).await.unwrap()
         }));
     }
     let mut clients = Vec::new();
