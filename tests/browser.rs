@@ -15,7 +15,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
@@ -264,19 +263,11 @@ const PUBLISHER: &str = "the-browser-tests-publish-token";
 
 /// A token from the generated binary's own `token` subcommand.
 fn mint(binary: &Path, channels: &str, ttl: &str) -> String {
-    let output = Command::new(binary)
-        .args(["token", "--sub", "42", "--channels", channels, "--ttl", ttl])
-        .env("JWT_SECRET", SECRET)
-        .env_remove("JWT_PUBLIC_KEY")
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .output()
-        .expect("run the token subcommand");
-    assert!(
-        output.status.success(),
-        "token: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    support::mint_token(
+        binary,
+        SECRET,
+        &["--sub", "42", "--channels", channels, "--ttl", ttl],
+    )
 }
 
 async fn publish_as_server(server: &Server, texts: &[String]) {

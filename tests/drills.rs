@@ -317,27 +317,9 @@ impl StormAuth {
 
     /// Mints the clients' token with the service's own `token` subcommand.
     fn mint(binary: &std::path::Path) -> Self {
-        let output = std::process::Command::new(binary)
-            .args([
-                "token",
-                "--sub",
-                "storm",
-                "--channels",
-                "storm",
-                "--ttl",
-                "1h",
-            ])
-            .env("JWT_SECRET", Self::SECRET)
-            .current_dir(env!("CARGO_TARGET_TMPDIR"))
-            .output()
-            .expect("run the token subcommand");
-        assert!(
-            output.status.success(),
-            "token subcommand: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let args = ["--sub", "storm", "--channels", "storm", "--ttl", "1h"];
         Self {
-            token: String::from_utf8(output.stdout).unwrap().trim().to_owned(),
+            token: support::mint_token(binary, Self::SECRET, &args),
             publish_token: "storm-publish-token",
         }
     }

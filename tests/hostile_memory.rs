@@ -85,6 +85,33 @@ fn start(binary: &std::path::Path, env: &[(String, String)]) -> Server {
     Server::start(binary, &env)
 }
 
+/// The `seq` of each `message` frame arriving on `ws`, until `count` arrived or
+/// `deadline` passed; then closes `ws`.
+async fn ws_seqs<S>(
+    ws: &mut tokio_tungstenite::WebSocketStream<S>,
+    count: usize,
+    deadline: Instant,
+) -> Vec<u64>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut seqs = Vec::new();
+    while seqs.len() < count {
+        let next = tokio::time::timeout_at(deadline.into(), ws.next()).await;
+        let Ok(Some(Ok(frame))) = next else {
+            break;
+        };
+        if let Message::Text(text) = frame {
+            let frame: Value = serde_json::from_str(&text).unwrap();
+            if frame["type"] == "message" {
+                seqs.push(frame["data"]["seq"].as_u64().unwrap());
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+    seqs
+}
+
 /// A legitimate client of `strategy` on channel `live`: it collects the `seq` of every
 /// message it receives until `count` arrived (or 20 s passed) and returns them.
 async fn legitimate_reader(strategy: &str, addr: SocketAddr, count: usize) -> Vec<u64> {
@@ -107,19 +134,7 @@ async fn legitimate_reader(strategy: &str, addr: SocketAddr, count: usize) -> Ve
         "websocket" => {
             let url = format!("ws://{addr}/ws?channel=live");
             let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-            while seqs.len() < count {
-                let next = tokio::time::timeout_at(deadline.into(), ws.next()).await;
-                let Ok(Some(Ok(frame))) = next else {
-                    break;
-                };
-                if let Message::Text(text) = frame {
-                    let frame: Value = serde_json::from_str(&text).unwrap();
-                    if frame["type"] == "message" {
-                        seqs.push(frame["data"]["seq"].as_u64().unwrap());
-                    }
-                }
-            }
-            let _ = ws.close(None).await;
+            seqs = ws_seqs(&mut ws, count, deadline).await;
         }
         _ => {
             let path = if strategy == "long-polling" {
@@ -505,22 +520,8 @@ impl Served {
             subscribe_ms.push(millis(sent.elapsed()));
         }
         let reader = tokio::spawn(async move {
-            let mut seqs = Vec::new();
             let deadline = Instant::now() + Duration::from_secs(20);
-            while seqs.len() < Self::RECEIVED {
-                let next = tokio::time::timeout_at(deadline.into(), legit.next()).await;
-                let Ok(Some(Ok(frame))) = next else {
-                    break;
-                };
-                if let Message::Text(text) = frame {
-                    let frame: Value = serde_json::from_str(&text).unwrap();
-                    if frame["type"] == "message" {
-                        seqs.push(frame["data"]["seq"].as_u64().unwrap());
-                    }
-                }
-            }
-            let _ = legit.close(None).await;
-            seqs
+            ws_seqs(&mut legit, Self::RECEIVED, deadline).await
         });
         let fresh = random_names("fresh", Self::PUBLISHED - Self::RECEIVED);
         let (mut to_subscribed, mut to_fresh) = (0, 0);

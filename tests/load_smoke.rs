@@ -84,22 +84,11 @@ fn run(load: &Path, args: &[&str]) -> Value {
 
 /// A token for the benchmark channel from the generated binary's `token` subcommand.
 fn mint(binary: &Path) -> String {
-    let output = Command::new(binary)
-        .args([
-            "token",
-            "--sub",
-            "load",
-            "--channels",
-            "bench",
-            "--publish",
-            "bench",
-        ])
-        .env("JWT_SECRET", SECRET)
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .output()
-        .expect("run the token subcommand");
-    assert!(output.status.success(), "token subcommand failed");
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    support::mint_token(
+        binary,
+        SECRET,
+        &["--sub", "load", "--channels", "bench", "--publish", "bench"],
+    )
 }
 
 fn smoke(strategy: &str, transport: &str, jwt: bool) {

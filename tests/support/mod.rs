@@ -113,3 +113,23 @@ pub fn server_binary(strategy: &str, fanout: &str) -> PathBuf {
         .join("debug")
         .join(project_name(strategy, fanout))
 }
+
+/// A token signed with `secret`, from a generated binary's own `token` subcommand;
+/// `args` are the subcommand's (`--sub`, `--channels`, `--publish`, `--ttl`).
+pub fn mint_token(binary: &Path, secret: &str, args: &[&str]) -> String {
+    let output = Command::new(binary)
+        .arg("token")
+        .args(args)
+        .env("JWT_SECRET", secret)
+        .env_remove("JWT_PUBLIC_KEY")
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .output()
+        .expect("run the token subcommand");
+    assert!(
+        output.status.success(),
+        "token {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
